@@ -1,0 +1,55 @@
+# The sample sheet, config validation and input functions; no rules here.
+from pathlib import Path
+
+import pandas as pd
+from snakemake.utils import validate
+
+
+validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+
+samples = pd.read_csv(config["samples"], sep="\t", dtype=str, comment="#").fillna("")
+validate(samples, schema="../schemas/samples.schema.yaml", set_default=True)
+if "vcf_sample" not in samples.columns:
+    samples["vcf_sample"] = ""
+samples["vcf_sample"] = samples["vcf_sample"].where(samples["vcf_sample"] != "", samples["sample"])
+if samples["sample"].duplicated().any():
+    raise ValueError(
+        f"{config['samples']}: duplicate sample ids: "
+        + ", ".join(sorted(samples.loc[samples['sample'].duplicated(), 'sample']))
+    )
+samples = samples.set_index("sample", drop=False)
+
+# Samples sharing a VCF form a cohort: jobs run per cohort x chromosome, never per sample x chromosome.
+_cohort_vcfs = samples.groupby("cohort")["vcf"].unique()
+for _cohort, _vcfs in _cohort_vcfs.items():
+    if len(_vcfs) != 1:
+        raise ValueError(
+            f"{config['samples']}: cohort {_cohort!r} lists {len(_vcfs)} VCFs; a cohort shares one VCF"
+        )
+COHORTS = sorted(_cohort_vcfs.index)
+CHROMOSOMES = [str(c).removeprefix("chr") for c in config["chromosomes"]]
+
+
+wildcard_constraints:
+    cohort="|".join(map(str, COHORTS)) or "NONE",
+    chrom="|".join(CHROMOSOMES),
+    sample="[^/]+",
+
+
+def cohort_vcf(wildcards):
+    return _cohort_vcfs[wildcards.cohort][0]
+
+
+def cohort_samples(cohort):
+    return list(samples.loc[samples["cohort"] == cohort, "sample"])
+
+
+def genome_targets():
+    return expand("results/latents/{cohort}/{chrom}.npz", cohort=COHORTS, chrom=CHROMOSOMES)
+
+
+def all_targets():
+    return genome_targets()
+
+
+SCRIPTS = str(Path(workflow.basedir).parent / "scripts")

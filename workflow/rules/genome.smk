@@ -1,0 +1,60 @@
+# Genome half: VCF -> genotypes (per cohort x chromosome) -> latents.
+
+
+rule parse_vcf:
+    input:
+        vcf=cohort_vcf,
+        sheet=config["samples"],
+    output:
+        "results/genotypes/{cohort}/{chrom}.npz",
+    log:
+        "logs/parse_vcf/{cohort}/{chrom}.log",
+    benchmark:
+        "benchmarks/parse_vcf/{cohort}/{chrom}.tsv"
+    params:
+        pass_only="--pass-only" if config["vcf"]["pass_only"] else "",
+        multiallelic=config["vcf"]["multiallelic"],
+        chunk_size=config["vcf"]["chunk_size"],
+    conda:
+        "../../envs/genome.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    shell:
+        "python {SCRIPTS}/parse_vcf.py --vcf {input.vcf} --sheet {input.sheet} --cohort {wildcards.cohort}"
+        " --chrom {wildcards.chrom} --out {output} --multiallelic {params.multiallelic}"
+        " --chunk-size {params.chunk_size} {params.pass_only} --log {log}"
+
+
+rule hash_latents:
+    input:
+        "results/genotypes/{cohort}/{chrom}.npz",
+    output:
+        "results/latents/{cohort}/{chrom}.npz",
+    log:
+        "logs/hash_latents/{cohort}/{chrom}.log",
+    benchmark:
+        "benchmarks/hash_latents/{cohort}/{chrom}.tsv"
+    params:
+        dim=config["latent"]["dim"],
+        key=config["latent"]["key"],
+        centering=config["latent"]["centering"],
+        af_table=f"--af-table {config['latent']['af_table']}" if config["latent"]["af_table"] else "",
+    conda:
+        "../../envs/genome.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    shell:
+        "python {SCRIPTS}/hash_latents.py --genotypes {input} --out {output} --dim {params.dim}"
+        " --key {params.key:q} --centering {params.centering} {params.af_table} --log {log}"
+
+
+rule genotypes:
+    input:
+        expand("results/genotypes/{cohort}/{chrom}.npz", cohort=COHORTS, chrom=CHROMOSOMES),
+
+
+rule latents:
+    input:
+        genome_targets(),
