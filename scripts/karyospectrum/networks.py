@@ -1,0 +1,270 @@
+"""All GAN networks in one place, as pytorch-CycleGAN-and-pix2pix keeps them.
+
+Generators (``keras-reference``, ``dcgan``, ``resizeconv``), the matching discriminators
+or critics, weight init, ``GANLoss`` (vanilla, lsgan, wgangp) and the gradient penalty.
+Images are NCHW in [-1, 1]; resolution is ``(height, width)`` and may be non-square (16:9).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import init
+
+from .cli import InputError
+
+GENERATOR_ARCHS = ("keras-reference", "dcgan", "resizeconv")
+NORMS = ("batch", "layer", "none")
+
+
+def base_grid(resolution) -> tuple[int, int, int]:
+    """``(h0, w0, n_up)``: the smallest grid (sides >= 4) that doubles ``n_up`` times to ``resolution``.
+
+    The grid keeps the exact aspect (16:9 at 144x256 starts from 9x16), so every layer uses the
+    same square kernels at every scale and nothing is stretched: the cause of blurred 16:9 output.
+    """
+    h, w = int(resolution[0]), int(resolution[1])
+    if h < 8 or w < 8:
+        raise ValueError(f"resolution {h}x{w} is too small (sides >= 8)")
+    n = 0
+    while h % 2 ** (n + 1) == 0 and w % 2 ** (n + 1) == 0 and min(h, w) // 2 ** (n + 1) >= 4:
+        n += 1
+    if n < 1:
+        raise ValueError(f"resolution {h}x{w} must be a grid of sides >= 4 doubled at least once")
+    return h // 2**n, w // 2**n, n
+
+
+def _channels(ngf: int, level: int, n_up: int, cap: int = 512) -> int:
+    """Channels at ``level`` (0 = base grid, ``n_up`` = full resolution): halve per doubling."""
+    return int(min(ngf * 2 ** (n_up - level), cap))
+
+
+def _norm2d(norm: str, ch: int) -> nn.Module:
+    if norm == "batch":
+        return nn.BatchNorm2d(ch)
+    if norm == "layer":  # LayerNorm over (C, H, W): safe for the WGAN-GP critic (per-sample)
+        return nn.GroupNorm(1, ch)
+    if norm == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm {norm!r} (one of {', '.join(NORMS)})")
+
+
+class GeneratorBase(nn.Module):
+    """Shared by all generators: ``latent_dim``, ``resolution`` and ``sample_latents``."""
+
+    latent_dim: int
+    resolution: tuple[int, int]
+
+    def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.latent_dim, generator=generator)
+
+
+class KerasReferenceGenerator(GeneratorBase):
+    """The original Karyospectrum (Keras) generator, reproduced layer for layer at 256x256.
+
+    Dense(latent -> 64*64*24) + BN + ReLU -> 24x64x64 -> Dropout -> Up -> ConvT(12, 5) + BN + ReLU
+    -> Up -> ConvT(6, 5) + BN + ReLU -> ConvT(3, 5) + BN + ReLU -> ConvT(3, 5) -> tanh.
+    The final tanh maps to our [-1, 1] image range (the Keras model left it linear).
+    """
+
+    def __init__(self, latent_dim: int = 400, dropout: float = 0.3):
+        super().__init__()
+        self.latent_dim, self.resolution = int(latent_dim), (256, 256)
+        self.fc = nn.Sequential(nn.Linear(latent_dim, 64 * 64 * 24), nn.BatchNorm1d(64 * 64 * 24), nn.ReLU(True))
+
+        def up(cin, cout, bn=True, act=True, upsample=False):
+            layers = [nn.Upsample(scale_factor=2, mode="nearest")] if upsample else []
+            layers.append(nn.ConvTranspose2d(cin, cout, 5, stride=1, padding=2))
+            if bn:
+                layers.append(nn.BatchNorm2d(cout))
+            if act:
+                layers.append(nn.ReLU(True))
+            return layers
+
+        self.body = nn.Sequential(
+            nn.Dropout(dropout),
+            *up(24, 12, upsample=True),
+            *up(12, 6, upsample=True),
+            *up(6, 3),
+            *up(3, 3, bn=False, act=False),
+            nn.Tanh(),
+        )
+
+    def forward(self, z):
+        return self.body(self.fc(z).view(-1, 24, 64, 64))
+
+
+class DCGANGenerator(GeneratorBase):
+    """Radford et al.: a ConvTranspose (k4, s2) stack with BatchNorm and ReLU, tanh out."""
+
+    def __init__(self, latent_dim: int = 128, resolution=(64, 64), ngf: int = 64):
+        super().__init__()
+        self.latent_dim, self.resolution = int(latent_dim), (int(resolution[0]), int(resolution[1]))
+        h0, w0, n = base_grid(self.resolution)
+        ch = _channels(ngf, 0, n)
+        layers = [nn.ConvTranspose2d(latent_dim, ch, (h0, w0), 1, 0, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)]
+        for level in range(1, n):
+            out = _channels(ngf, level, n)
+            layers += [nn.ConvTranspose2d(ch, out, 4, 2, 1, bias=False), nn.BatchNorm2d(out), nn.ReLU(True)]
+            ch = out
+        layers += [nn.ConvTranspose2d(ch, 3, 4, 2, 1), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.main(z.view(z.shape[0], -1, 1, 1))
+
+
+class ResizeConvGenerator(GeneratorBase):
+    """Upsample (nearest) + 3x3 conv instead of transposed conv: no checkerboard artefacts.
+
+    Odena et al. 2016. A linear layer makes the base grid, then each block doubles it.
+    """
+
+    def __init__(self, latent_dim: int = 128, resolution=(64, 64), ngf: int = 32, norm: str = "batch"):
+        super().__init__()
+        self.latent_dim, self.resolution = int(latent_dim), (int(resolution[0]), int(resolution[1]))
+        h0, w0, n = base_grid(self.resolution)
+        self.base = (_channels(ngf, 0, n), h0, w0)
+        ch = self.base[0]
+        self.fc = nn.Linear(latent_dim, ch * h0 * w0)
+        layers: list[nn.Module] = [_norm2d(norm, ch), nn.ReLU(True)]
+        for level in range(1, n + 1):
+            out = _channels(ngf, level, n)
+            layers += [
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                nn.Conv2d(ch, out, 3, 1, 1, bias=norm == "none"),
+                _norm2d(norm, out),
+                nn.ReLU(True),
+            ]
+            ch = out
+        layers += [nn.Conv2d(ch, 3, 3, 1, 1), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.main(self.fc(z).view(z.shape[0], *self.base))
+
+
+class KerasReferenceDiscriminator(nn.Module):
+    """The original discriminator: Conv 32/64/128/256 (5x5, strides 2,2,2,1, LeakyReLU + Dropout), Dense(1)."""
+
+    def __init__(self, resolution=(256, 256), dropout: float = 0.3):
+        super().__init__()
+        h, w = int(resolution[0]), int(resolution[1])
+        layers, cin = [], 3
+        for cout, stride in ((32, 2), (64, 2), (128, 2), (256, 1)):
+            layers += [nn.Conv2d(cin, cout, 5, stride, 2), nn.LeakyReLU(0.2, True), nn.Dropout(dropout)]
+            cin = cout
+        self.main = nn.Sequential(*layers, nn.Flatten(), nn.Linear(256 * (h // 8) * (w // 8), 1))
+
+    def forward(self, x):
+        return self.main(x).view(-1)
+
+
+class ConvDiscriminator(nn.Module):
+    """DCGAN discriminator / WGAN-GP critic: Conv (k4, s2) + norm + LeakyReLU down to the base grid.
+
+    ``norm="batch"`` for DCGAN; WGAN-GP needs a per-sample norm ("layer") or none, because the
+    gradient penalty is taken per sample.
+    """
+
+    def __init__(self, resolution=(64, 64), ndf: int = 64, norm: str = "batch"):
+        super().__init__()
+        h0, w0, n = base_grid(resolution)
+        ch = _channels(ndf, n - 1, n)  # mirror of the generator's widths
+        layers = [nn.Conv2d(3, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for level in range(n - 2, -1, -1):
+            out = _channels(ndf, level, n)
+            layers += [nn.Conv2d(ch, out, 4, 2, 1, bias=norm == "none"), _norm2d(norm, out), nn.LeakyReLU(0.2, True)]
+            ch = out
+        self.main = nn.Sequential(*layers, nn.Flatten(), nn.Linear(ch * h0 * w0, 1))
+
+    def forward(self, x):
+        return self.main(x).view(-1)
+
+
+def define_G(arch: str, latent_dim: int = 128, resolution=(64, 64), ngf: int = 32, norm: str = "batch", **_) -> GeneratorBase:
+    """Build a generator by architecture name (the name a model card records)."""
+    if arch == "keras-reference":
+        if tuple(resolution) != (256, 256):
+            raise ValueError("keras-reference is fixed at 256x256")
+        return KerasReferenceGenerator(latent_dim)
+    if arch == "dcgan":
+        return DCGANGenerator(latent_dim, resolution, ngf)
+    if arch == "resizeconv":
+        return ResizeConvGenerator(latent_dim, resolution, ngf, norm)
+    raise ValueError(f"unknown generator architecture {arch!r} (one of {', '.join(GENERATOR_ARCHS)})")
+
+
+def define_D(arch: str, resolution=(64, 64), ndf: int = 32, norm: str = "batch", **_) -> nn.Module:
+    """The discriminator (or critic) that matches a generator ``arch``."""
+    if arch == "keras-reference":
+        return KerasReferenceDiscriminator(resolution)
+    if arch in ("dcgan", "resizeconv"):
+        return ConvDiscriminator(resolution, ndf, norm)
+    raise ValueError(f"unknown discriminator architecture {arch!r}")
+
+
+def init_weights(net: nn.Module, init_type: str = "normal", gain: float = 0.02) -> nn.Module:
+    """DCGAN init: conv/linear ~ N(0, 0.02) (or xavier/kaiming), norm weights ~ N(1, 0.02)."""
+
+    def init_func(m):
+        name = m.__class__.__name__
+        if hasattr(m, "weight") and m.weight is not None and ("Conv" in name or "Linear" in name):
+            if init_type == "normal":
+                init.normal_(m.weight, 0.0, gain)
+            elif init_type == "xavier":
+                init.xavier_normal_(m.weight, gain=gain)
+            elif init_type == "kaiming":
+                init.kaiming_normal_(m.weight, a=0, mode="fan_in")
+            else:
+                raise ValueError(f"unknown init {init_type!r}")
+            if getattr(m, "bias", None) is not None:
+                init.zeros_(m.bias)
+        elif ("BatchNorm" in name or "GroupNorm" in name) and m.weight is not None:
+            init.normal_(m.weight, 1.0, gain)
+            init.zeros_(m.bias)
+
+    net.apply(init_func)
+    return net
+
+
+class GANLoss(nn.Module):
+    """GAN objectives on raw discriminator outputs: ``vanilla`` (BCE), ``lsgan`` (MSE), ``wgangp``."""
+
+    def __init__(self, gan_mode: str = "vanilla"):
+        super().__init__()
+        if gan_mode not in ("vanilla", "lsgan", "wgangp"):
+            raise ValueError(f"unknown gan_mode {gan_mode!r}")
+        self.gan_mode = gan_mode
+        self.loss = {"vanilla": nn.BCEWithLogitsLoss(), "lsgan": nn.MSELoss()}.get(gan_mode)
+
+    def forward(self, prediction: torch.Tensor, target_is_real: bool) -> torch.Tensor:
+        if self.gan_mode == "wgangp":
+            return -prediction.mean() if target_is_real else prediction.mean()
+        target = torch.ones_like(prediction) if target_is_real else torch.zeros_like(prediction)
+        return self.loss(prediction, target)
+
+
+def gradient_penalty(netD: nn.Module, real: torch.Tensor, fake: torch.Tensor, lambda_gp: float = 10.0) -> torch.Tensor:
+    """Gulrajani et al.: ``lambda * (||grad D(x_hat)||_2 - 1)^2`` on random interpolates."""
+    alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
+    x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    out = netD(x_hat)
+    grads = torch.autograd.grad(out.sum(), x_hat, create_graph=True)[0]
+    return lambda_gp * ((grads.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def generator_from_checkpoint(weights, device="cpu") -> tuple[GeneratorBase, dict]:
+    """Load a generator checkpoint (refusing a wrong kind, an unknown arch or a corrupt file)."""
+    from .checkpoints import load_checkpoint, load_into
+
+    state, card = load_checkpoint(weights, "generator")
+    if card.get("arch") not in GENERATOR_ARCHS:
+        raise InputError(weights, f"unknown generator architecture {card.get('arch')!r} in its model card")
+    try:
+        net = define_G(card["arch"], latent_dim=int(card["latent_dim"]), resolution=tuple(card["resolution"]),
+                       **card.get("generator", {}))
+    except (KeyError, ValueError, TypeError) as err:
+        raise InputError(weights, f"model card does not describe a buildable generator ({err})")
+    load_into(net, state, weights)
+    return net.to(device).eval(), card
