@@ -5,6 +5,7 @@
   --manifest CSV              crops listed in a CSV (path relative to the CSV's folder[, chrom, cell...])
   --folder DIR                every image under DIR (a subfolder named 1..22/X/Y gives the expected class)
   --layout JSON --image PNG   an art karyogram: each layout box is cropped and classified (legibility)
+  --legibility JSON...        gather the art karyograms' summaries into one legibility table
 Writes a TSV (path or box, pred, prob, top3[, expected]) and optionally a sorted karyogram and a JSON summary.
 """
 
@@ -29,12 +30,12 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".we
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True, help="classifier .safetensors (model card beside it)")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--manifest", help="CSV with a path column (relative to the CSV's folder)")
-    src.add_argument("--folder", help="folder of crops")
-    src.add_argument("--layout", help="layout.json of an art karyogram (with --image)")
-    src.add_argument("--image", help="one crop, a spread (--spread) or the karyogram PNG of --layout")
+    p.add_argument("--checkpoint", help="classifier .safetensors (model card beside it)")
+    p.add_argument("--legibility", nargs="+", help="summaries (JSON) of --layout runs -> one TSV")
+    p.add_argument("--manifest", help="CSV with a path column (relative to the CSV's folder)")
+    p.add_argument("--folder", help="folder of crops")
+    p.add_argument("--layout", help="layout.json of an art karyogram (with --image)")
+    p.add_argument("--image", help="one crop, a spread (--spread) or the karyogram PNG of --layout")
     p.add_argument("--spread", action="store_true", help="--image is a metaphase spread: segment, then classify")
     p.add_argument("--group-by", default="", help="manifest column naming the cell: joint cell-level assignment")
     p.add_argument("--as-cell", action="store_true", help="treat all crops of --folder as one cell")
@@ -47,8 +48,17 @@ def parse_args(argv):
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--log")
     args = p.parse_args(argv)
+    if args.legibility:
+        return args
+    if not args.checkpoint:
+        p.error("--checkpoint is required")
+    given = [k for k in ("manifest", "folder", "layout") if getattr(args, k)]
+    if len(given) > 1 or (not given and not args.image):
+        p.error("give one of --image, --manifest, --folder or --layout (+ --image)")
     if args.layout and not args.image:
         p.error("--layout needs --image (the karyogram PNG)")
+    if (args.manifest or args.folder) and args.image:
+        p.error("--image goes alone, or with --layout")
     return args
 
 
@@ -114,9 +124,26 @@ def classify_table(clf, m, group_by: str, batch: int):
     return rows, crops, probs, labels, summary
 
 
+def legibility_table(paths, out):
+    rows = []
+    for path in paths:
+        try:
+            s = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise InputError(path, f"not a classify summary ({err})")
+        rows.append({"sample": Path(path).stem, "boxes": s.get("boxes", 0), "legibility": s.get("legibility", ""),
+                     "legibility_cell_level": s.get("legibility_cell_level", "")})
+    write_table(rows, out, ["sample", "boxes", "legibility", "legibility_cell_level"])
+    if rows:
+        log.info("mean legibility %.3f over %d karyograms", np.mean([r["legibility"] for r in rows]), len(rows))
+
+
 def main(argv=None):
     args = parse_args(argv)
     setup_logging(args.log)
+    if args.legibility:
+        legibility_table(args.legibility, args.out)
+        return 0
     from karyospectrum.classifier import Classifier, read_manifest, top_k
     from karyospectrum.io import write_json
     from karyospectrum.karyotype import assign_cell, format_top3, read_spread, sorted_karyogram

@@ -25,11 +25,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--layout", required=True, help="layout JSON: each chromosome copy's box")
     p.add_argument("--title", default=None, help="title (default: the sample id)")
     p.add_argument("--no-title", action="store_true", help="draw no title")
-    p.add_argument("--band-strength", type=float, default=Style.band_strength,
-                   help="G-band overlay, 0 (none) to 1 (full banding)")
+    p.add_argument(
+        "--band-strength",
+        type=float,
+        default=Style.band_strength,
+        help="G-band overlay, 0 (none) to 1 (full banding)",
+    )
+    p.add_argument(
+        "--fit",
+        choices=["stretch", "mirror"],
+        default=Style.fit,
+        help="stretch each tile to its silhouette, or repeat it down (mirrored)",
+    )
     p.add_argument("--no-outline", action="store_true", help="draw no outline around each chromosome")
-    p.add_argument("--chrom1-height", type=int, default=Style.chrom1_height,
-                   help="pixels of chromosome 1; the others scale with length")
+    p.add_argument(
+        "--chrom1-height",
+        type=int,
+        default=Style.chrom1_height,
+        help="pixels of chromosome 1; the others scale with length",
+    )
     p.add_argument("--chromatid-width", type=int, default=Style.chromatid_width, help="pixels per copy")
     p.add_argument("--dpi", type=int, default=Style.dpi, help="print resolution recorded in the PNG and PDF")
     p.add_argument("--log", default=None)
@@ -50,6 +64,7 @@ def main(argv=None) -> int:
         shaped=True,
         band_strength=args.band_strength,
         outline=not args.no_outline,
+        fit=args.fit,
         chrom1_height=args.chrom1_height,
         chromatid_width=args.chromatid_width,
         dpi=args.dpi,
@@ -58,8 +73,16 @@ def main(argv=None) -> int:
     write_karyogram(image, layout, args.png, args.pdf, args.layout)
     n_x = sum(1 for c, _ in images if c == "X")
     n_y = sum(1 for c, _ in images if c == "Y")
-    log.info("karyogram %s: %d tiles (X x%d, Y x%d), %dx%d px, %.1f s", args.sample, len(images),
-             n_x, n_y, layout["width"], layout["height"], time.perf_counter() - t0)
+    log.info(
+        "karyogram %s: %d tiles (X x%d, Y x%d), %dx%d px, %.1f s",
+        args.sample,
+        len(images),
+        n_x,
+        n_y,
+        layout["width"],
+        layout["height"],
+        time.perf_counter() - t0,
+    )
     return 0
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Kinship plot for a pedigree: true kinship vs latent cosine vs tile similarity, one point per pair.
 
-Latent cosine: per autosome, the cosine between two samples' latents (summed over their copies),
-averaged over autosomes. Tile similarity: the same on the tiles (16x16 RGB, centred per chromosome
+Latent cosine: the genome stage's kinship sketch over the autosomes (per-chromosome cosine of the
+copy-summed latents, weighted by variant count). Tile similarity: the same on the tiles (16x16 RGB, centred per chromosome
 on the cohort mean). Unrelated pairs should sit near 0, parent-child and full sibs near 2 x kinship.
 Only sample ids, relationships and these summaries are written: no genotype, position or rsid.
 """
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from karyospectrum import AUTOSOMES
 from karyospectrum.cli import InputError, log, run, setup_logging
 from karyospectrum.io import atomic_path, write_text
 from karyospectrum.karyogram import open_image, read_manifest
+from karyospectrum.latents import cosine, kinship_sketch, load_latents
 
 TRUTH_COLUMNS = ["sample_a", "sample_b", "relationship", "kinship"]
 THUMB = 16
@@ -49,49 +49,38 @@ def read_truth(path) -> pd.DataFrame:
     return truth
 
 
-def _cos(a: np.ndarray, b: np.ndarray) -> float:
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else float("nan")
+def latent_cosines(paths) -> tuple[list[str], np.ndarray]:
+    """Genome-wide latent cosine of every pair over the autosomes (the genome stage's kinship sketch)."""
+    files = [lat for lat in map(load_latents, paths) if lat.chrom.removeprefix("chr") in AUTOSOMES]
+    if not files:
+        raise InputError(paths[0], "no autosome among the latents files")
+    return kinship_sketch(files)
 
 
-def latent_vectors(paths) -> dict[str, dict[str, np.ndarray]]:
-    """{chrom: {sample: latent summed over the copies present}} for the autosomes."""
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for path in paths:
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                chrom = str(z["chrom"])
-                samples = [str(s) for s in z["samples"]]
-                lat = z["latents"].astype(np.float64)
-                present = z["copy_present"].astype(bool) if "copy_present" in z else np.ones(lat.shape[:2], bool)
-        except (OSError, KeyError, ValueError) as err:
-            raise InputError(path, f"not a latents file ({err})") from None
-        if chrom.removeprefix("chr") not in AUTOSOMES:
-            continue
-        summed = (lat * present[:, :, None]).sum(axis=1)
-        out[chrom] = {s: summed[i] for i, s in enumerate(samples) if present[i].any()}
-    return out
-
-
-def tile_vectors(tiles_dir) -> dict[str, dict[str, np.ndarray]]:
-    """{chrom: {sample: tile pixels (mean over copies), centred on the cohort mean}} for the autosomes."""
+def tile_vectors(tiles_dir) -> dict[str, np.ndarray]:
+    """Per sample, [autosomes, pixels]: each autosome's tile (16x16 RGB, mean over copies) centred on
+    the cohort's mean tile of that autosome (a zero row where the sample has no tile)."""
     manifest = read_manifest(tiles_dir)
     manifest = manifest.loc[manifest["chrom"].isin(AUTOSOMES)]
-    out: dict[str, dict[str, np.ndarray]] = {}
+    chroms = [c for c in AUTOSOMES if c in set(manifest["chrom"])]
+    samples = sorted(set(manifest["sample"]))
+    pix = np.zeros((len(samples), len(chroms), THUMB * THUMB * 3))
+    have = np.zeros((len(samples), len(chroms)), dtype=bool)
     for (chrom, sample), rows in manifest.groupby(["chrom", "sample"], sort=True):
-        pix = [np.asarray(open_image(Path(tiles_dir) / p).resize((THUMB, THUMB)), dtype=np.float64).ravel()
-               for p in rows["path"]]
-        out.setdefault(chrom, {})[sample] = np.mean(pix, axis=0)
-    for chrom, by_sample in out.items():
-        mean = np.mean(list(by_sample.values()), axis=0)
-        for s in by_sample:
-            by_sample[s] = by_sample[s] - mean
-    return out
+        tiles = [open_image(Path(tiles_dir) / p).resize((THUMB, THUMB)) for p in rows["path"]]
+        i, j = samples.index(sample), chroms.index(chrom)
+        pix[i, j] = np.mean([np.asarray(t, dtype=np.float64).ravel() for t in tiles], axis=0)
+        have[i, j] = True
+    for j in range(len(chroms)):
+        pix[have[:, j], j] -= pix[have[:, j], j].mean(axis=0)
+    return {s: pix[i] * have[i][:, None] for i, s in enumerate(samples)}
 
 
-def mean_similarity(vectors: dict[str, dict[str, np.ndarray]], a: str, b: str) -> float:
-    vals = [_cos(v[a], v[b]) for v in vectors.values() if a in v and b in v]
-    vals = [x for x in vals if np.isfinite(x)]
+def tile_similarity(vectors: dict[str, np.ndarray], a: str, b: str) -> float:
+    """Mean over the autosomes both samples have of the cosine of their centred tiles."""
+    if a not in vectors or b not in vectors:
+        return float("nan")
+    vals = [cosine(x, y) for x, y in zip(vectors[a], vectors[b]) if np.any(x) and np.any(y)]
     return float(np.mean(vals)) if vals else float("nan")
 
 
@@ -101,9 +90,12 @@ def plot(table: pd.DataFrame, path) -> None:
     fig = Figure(figsize=(9, 4), dpi=120)
     axes = fig.subplots(1, 2, sharey=True)
     kin_max = max(0.5, float(table["kinship"].max()) if len(table) else 0.5)
-    for ax, col, name in zip(axes, ["latent_cosine", "tile_similarity"], ["latent cosine", "tile similarity"]):
+    for ax, col, name in zip(
+        axes, ["latent_cosine", "tile_similarity"], ["latent cosine", "tile similarity"]
+    ):
         for rel, rows in table.groupby("relationship", sort=True):
-            ax.scatter(rows["kinship"], rows[col], label=f"{rel} (n={len(rows)})", s=22, alpha=0.8)
+            label = f"{rel} (n={len(rows)}, mean {rows[col].mean():.2f})"
+            ax.scatter(rows["kinship"], rows[col], label=label, s=22, alpha=0.8)
         ax.plot([0, kin_max], [0, 2 * kin_max], color="grey", lw=0.8, ls="--", label="2 x kinship")
         ok = table[["kinship", col]].dropna()
         rho = ok["kinship"].corr(ok[col], method="spearman") if len(ok) > 2 else float("nan")
@@ -111,7 +103,8 @@ def plot(table: pd.DataFrame, path) -> None:
         ax.set_xlabel("true kinship coefficient")
         ax.axhline(0, color="black", lw=0.5)
     axes[0].set_ylabel("similarity (mean over autosomes)")
-    axes[1].legend(fontsize=7, loc="upper left")
+    for ax in axes:
+        ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png", metadata={"Software": None})
@@ -121,20 +114,26 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
     truth = read_truth(args.truth)
-    latents = latent_vectors(args.latents)
+    lat_samples, lat_cos = latent_cosines(args.latents)
+    index = {s: i for i, s in enumerate(lat_samples)}
     tiles = tile_vectors(args.tiles)
-    known = set().union(*[set(v) for v in latents.values()]) if latents else set()
+    known = set(index)
     keep = truth["sample_a"].isin(known) & truth["sample_b"].isin(known)
     if not keep.any():
         raise InputError(args.truth, "no pair of samples found in the cohort's latents")
     table = truth.loc[keep, TRUTH_COLUMNS].reset_index(drop=True)
-    table["latent_cosine"] = [mean_similarity(latents, a, b) for a, b in zip(table.sample_a, table.sample_b)]
-    table["tile_similarity"] = [mean_similarity(tiles, a, b) for a, b in zip(table.sample_a, table.sample_b)]
+    pairs = list(zip(table.sample_a, table.sample_b))
+    table["latent_cosine"] = [float(lat_cos[index[a], index[b]]) for a, b in pairs]
+    table["tile_similarity"] = [tile_similarity(tiles, a, b) for a, b in pairs]
     write_text(args.tsv, table.to_csv(sep="\t", index=False, float_format="%.4f"))
     plot(table, args.png)
     summary = table.groupby("relationship")[["kinship", "latent_cosine", "tile_similarity"]].mean()
-    log.info("kinship report: %d pairs (%d skipped: not in the cohort)\n%s", len(table), int((~keep).sum()),
-             summary.round(3).to_string())
+    log.info(
+        "kinship report: %d pairs (%d skipped: not in the cohort)\n%s",
+        len(table),
+        int((~keep).sum()),
+        summary.round(3).to_string(),
+    )
     return 0
 
 

@@ -43,6 +43,7 @@ def parse_args(argv):
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--step-size", type=int, help="StepLR: epochs between lr x gamma")
     p.add_argument("--gamma", type=float)
+    p.add_argument("--schedule", choices=["step", "time"], help="StepLR, or cosine over --max-minutes (cpu preset)")
     p.add_argument("--patience", type=int, help="early stopping patience (epochs)")
     p.add_argument("--max-minutes", type=float, help="wall-clock budget; 0 = none")
     p.add_argument("--limit", type=int, default=0, help="use at most this many training crops (smoke tests)")
@@ -60,24 +61,11 @@ def parse_args(argv):
 
 
 def evaluate(probs, y, groups) -> dict:
-    from karyospectrum.karyotype import assign_groups
+    from karyospectrum.karyotype import score_cells
 
-    if len(y) == 0:
-        return {}
-    crop = float((probs.argmax(1) == y).mean())
-    labels, calls = assign_groups(probs, groups)
-    idx = np.array([CHROMOSOMES.index(c) for c in labels])
-    cell = float((idx == y).mean())
-    per_cell_ok = [bool((idx[groups == g] == y[groups == g]).all()) for g in calls]
-    return {
-        "crops": int(len(y)),
-        "cells": int(len(calls)),
-        "crop_accuracy": round(crop, 4),
-        "cell_level_accuracy": round(cell, 4),
-        "cells_all_correct": round(float(np.mean(per_cell_ok)), 4),
-        "cells_fitting_46": int(sum(c.fits for c in calls.values())),
-        "_labels": idx,
-    }
+    res = score_cells(probs, y, groups)
+    res["_labels"] = res.pop("labels", None)
+    return res
 
 
 def confusion_png(path, y, pred):
@@ -125,6 +113,7 @@ def main(argv=None):
         weight_decay=args.weight_decay,
         step_size=args.step_size,
         gamma=args.gamma,
+        schedule=args.schedule,
         patience=args.patience,
         max_minutes=args.max_minutes,
         seed=args.seed,
@@ -205,15 +194,7 @@ def main(argv=None):
         res.pop("_labels", None)
         metrics[f"heldout:{Path(extra).parent.name}"] = res
     log.info("metrics: %s", json.dumps(metrics))
-    card = {
-        "kind": "classifier",
-        "arch": recipe.arch,
-        "size": recipe.size,
-        "in_channels": 1,
-        "classes": list(C.CHROMOSOMES),
-        "preprocessing": "grey -> 255-grey (background 0), pad to square keeping aspect, bilinear resize, "
-        f"/255, (x-{C.MEAN})/{C.STD}",
-        "recipe": C.recipe_dict(recipe),
+    card = C.base_card(recipe) | {
         "preset": args.preset,
         "epochs_run": len(history),
         "best_epoch": int(np.argmax([h["val_acc"] for h in history]) + 1) if history else 0,
@@ -224,6 +205,8 @@ def main(argv=None):
             "crops": int(len(m)),
             "split": f"by {args.group_column} (sha1 hash of seed:{args.group_column}, seed {args.seed}); "
             f"test {args.test_frac} of cells never seen, val {args.val_frac} for early stopping",
+            "split_params": {"group_column": args.group_column, "val_frac": args.val_frac,
+                             "test_frac": args.test_frac, "seed": args.seed},
             "cells": {k: int(v) for k, v in counts.items()},
             "note": "real G-banded crops; see ../shared/data/chromosomes/README.md (no licence file upstream)",
             "heldout": [Path(h).parent.name for h in args.heldout],

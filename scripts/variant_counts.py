@@ -10,7 +10,6 @@ import argparse
 
 import numpy as np
 import pandas as pd
-
 from karyospectrum import CHROMOSOMES
 from karyospectrum.cli import log, run, setup_logging
 from karyospectrum.genotypes import GenotypeFile
@@ -35,13 +34,15 @@ def count(path) -> pd.DataFrame:
             dosage = chunk.dosage
             non_ref += (dosage > 0).sum(axis=0)
             missing += (dosage < 0).sum(axis=0)
-        return pd.DataFrame({
-            "sample": gf.samples,
-            "chrom": str(gf.chrom).removeprefix("chr"),
-            "sites": gf.n_variants,
-            "non_ref": non_ref,
-            "missing": missing,
-        })
+        return pd.DataFrame(
+            {
+                "sample": gf.samples,
+                "chrom": str(gf.chrom).removeprefix("chr"),
+                "sites": gf.n_variants,
+                "non_ref": non_ref,
+                "missing": missing,
+            }
+        )
 
 
 def plot(table: pd.DataFrame, path) -> None:
@@ -53,9 +54,10 @@ def plot(table: pd.DataFrame, path) -> None:
     fig = Figure(figsize=(max(6, 0.35 * len(wide) + 2), 4), dpi=120)
     ax = fig.subplots()
     bottom = np.zeros(len(wide))
-    cmap = colormaps["tab20"]
+    # 24 distinct colours: tab20, then four from tab20b.
+    colours = [colormaps["tab20"](i) for i in range(20)] + [colormaps["tab20b"](i) for i in (0, 5, 10, 15)]
     for i, chrom in enumerate(wide.columns):
-        ax.bar(wide.index, wide[chrom], bottom=bottom, color=cmap(i % 20), width=0.8, label=chrom)
+        ax.bar(wide.index, wide[chrom], bottom=bottom, color=colours[i % 24], width=0.8, label=chrom)
         bottom += wide[chrom].to_numpy()
     ax.set_ylabel("non-reference calls")
     ax.set_title("variants per sample, stacked by chromosome", fontsize=10)
@@ -73,8 +75,12 @@ def main(argv=None) -> int:
     write_text(args.tsv, table.to_csv(sep="\t", index=False))
     plot(table, args.png)
     totals = table.groupby("sample")[["non_ref", "missing"]].sum()
-    log.info("variant counts: %d samples, %d chromosomes; non-ref calls per sample median %d",
-             len(totals), table["chrom"].nunique(), int(totals["non_ref"].median()))
+    log.info(
+        "variant counts: %d samples, %d chromosomes; non-ref calls per sample median %d",
+        len(totals),
+        table["chrom"].nunique(),
+        int(totals["non_ref"].median()),
+    )
     return 0
 
 

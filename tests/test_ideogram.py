@@ -2,19 +2,19 @@
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from karyospectrum import CHROMOSOMES
 from karyospectrum.cytobands import chrom_sizes, p_arm_fraction
 from karyospectrum.ideogram import (
     banded_ideogram,
     centromere_row,
     chrom_height,
+    fit_tile,
     is_acrocentric,
     p_area_fraction,
     shape_tile,
     silhouette,
 )
+from PIL import Image
 
 ACROCENTRIC = ["13", "14", "15", "21", "22"]
 METACENTRIC = ["1", "3", "16", "19", "20"]
@@ -98,6 +98,18 @@ def test_shape_tile_masks_and_bands():
         shape_tile(tile, "1", h, 30, band_strength=1.5)
     with pytest.raises(ValueError):
         shape_tile(tile, "MT", h, 30)
+
+
+def test_mirror_fit_repeats_the_tile_flipped():
+    rng = np.random.default_rng(1)
+    tile = Image.fromarray(rng.integers(0, 256, (20, 20, 3), dtype=np.uint8))
+    out = np.asarray(fit_tile(tile, 100, 20, "mirror")).astype(int)
+    assert out.shape == (100, 20, 3)
+    assert np.array_equal(out[:20], np.asarray(tile))
+    assert np.array_equal(out[20:40], np.asarray(tile)[::-1])
+    assert np.array_equal(out[40:60], np.asarray(tile))
+    with pytest.raises(ValueError, match="fit"):
+        shape_tile(tile, "1", 100, 20, fit="tile")
 
 
 def test_banded_ideogram_shows_g_bands():

@@ -10,19 +10,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
-
 from karyospectrum import AUTOSOMES, CHROMOSOMES
 from karyospectrum.cli import InputError
 from karyospectrum.ideogram import chrom_height
 from karyospectrum.karyogram import (
     ISCN_ROWS,
+    Style,
     contact_sheet,
     load_sample_tiles,
     render_karyogram,
     select_copies,
     write_karyogram,
 )
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -71,7 +71,7 @@ def check_layout(layout, expected_counts):
         assert 0 <= b["y0"] < b["y1"] <= layout["height"]
     assert counts == {c: n for c, n in expected_counts.items() if n}
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             assert not overlaps(a, b), (a, b)
     for box in boxes:
         for lab in layout["labels"]:
@@ -130,7 +130,9 @@ def test_deterministic_png_and_pdf(tmp_path):
         image, layout = render_karyogram(tiles_for("XX"), title="S1")
         out = tmp_path / str(i)
         write_karyogram(image, layout, out / "k.png", out / "k.pdf", out / "k.layout.json")
-        digests.append([hashlib.sha256((out / f).read_bytes()).hexdigest() for f in ("k.png", "k.pdf", "k.layout.json")])
+        digests.append(
+            [hashlib.sha256((out / f).read_bytes()).hexdigest() for f in ("k.png", "k.pdf", "k.layout.json")]
+        )
     assert digests[0] == digests[1]
     png = Image.open(tmp_path / "0" / "k.png")
     assert png.info["dpi"][0] == pytest.approx(300, abs=1)
@@ -151,14 +153,17 @@ def test_title_hideable_and_layout_independent_of_tiles():
 
 def test_unshaped_real_crops_fit_their_slot():
     rng = np.random.default_rng(3)
-    crops = {("1", 0): random_tile(rng, 20).resize((30, 200)), ("21", 1): random_tile(rng, 20).resize((60, 50))}
+    crops = {
+        ("1", 0): random_tile(rng, 20).resize((30, 200)),
+        ("21", 1): random_tile(rng, 20).resize((60, 50)),
+    }
     image, layout = render_karyogram(crops, shaped=False)
     check_layout(layout, {"1": 1, "21": 1})
     for b in layout["boxes"]:
         w, h = b["x1"] - b["x0"], b["y1"] - b["y0"]
         src = crops[(b["chrom"], b["copy"])]
         assert abs(w / h - src.width / src.height) < 0.1  # aspect kept
-        assert h <= chrom_height(b["chrom"], 420)
+        assert h <= chrom_height(b["chrom"], Style().chrom1_height)
 
 
 def test_bad_keys_rejected():
@@ -175,8 +180,10 @@ def test_sex_override_from_the_sample_sheet():
     rows = pd.DataFrame(
         [{"sample": "S", "chrom": c, "copy": k, "path": ""} for c in ("1", "X", "Y") for k in (0, 1)]
     )
+
     def count(sex):
         return select_copies(rows, sex)["chrom"].value_counts().to_dict()
+
     assert count("") == {"1": 2, "X": 2, "Y": 2}
     assert count("XX") == {"1": 2, "X": 2}
     assert count("female") == {"1": 2, "X": 2}
@@ -211,7 +218,9 @@ def test_contact_sheet_grid():
 
 
 def run_script(name, *args, cwd=None):
-    return subprocess.run([PY, str(REPO / "scripts" / name), *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [PY, str(REPO / "scripts" / name), *map(str, args)], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def test_karyogram_script_and_contact_sheet(tmp_path):
@@ -219,8 +228,23 @@ def test_karyogram_script_and_contact_sheet(tmp_path):
     out = tmp_path / "out"
     for sample, sex in (("F", ""), ("M", ""), ("N", ""), ("F", "male")):
         name = sample + sex
-        r = run_script("karyogram.py", "--tiles", tiles, "--sample", sample, "--sex", sex, "--png", out / f"{name}.png",
-                       "--pdf", out / f"{name}.pdf", "--layout", out / f"{name}.layout.json", "--log", out / f"{name}.log")
+        r = run_script(
+            "karyogram.py",
+            "--tiles",
+            tiles,
+            "--sample",
+            sample,
+            "--sex",
+            sex,
+            "--png",
+            out / f"{name}.png",
+            "--pdf",
+            out / f"{name}.pdf",
+            "--layout",
+            out / f"{name}.layout.json",
+            "--log",
+            out / f"{name}.log",
+        )
         assert r.returncode == 0, r.stderr
         assert r.stdout == ""
     counts = {}
@@ -233,13 +257,26 @@ def test_karyogram_script_and_contact_sheet(tmp_path):
     assert counts["M"] == {"1": 2, "X": 1, "Y": 1}
     assert counts["N"] == {"1": 2, "X": 0, "Y": 0}
     assert counts["Fmale"] == {"1": 2, "X": 1, "Y": 0}
-    r = run_script("contact_sheet.py", "--karyograms", out / "F.png", out / "M.png", out / "N.png",
-                   "--out", out / "sheet.png", "--columns", "2", "--thumb-width", "100")
+    r = run_script(
+        "contact_sheet.py",
+        "--karyograms",
+        out / "F.png",
+        out / "M.png",
+        out / "N.png",
+        "--out",
+        out / "sheet.png",
+        "--columns",
+        "2",
+        "--thumb-width",
+        "100",
+    )
     assert r.returncode == 0, r.stderr
     assert Image.open(out / "sheet.png").width == 2 * 112 + 12
 
 
-@pytest.mark.parametrize("problem", ["no-manifest", "not-an-image", "empty-tile", "bad-column", "bad-sex", "no-dir"])
+@pytest.mark.parametrize(
+    "problem", ["no-manifest", "not-an-image", "empty-tile", "bad-column", "bad-sex", "no-dir", "duplicate-row"]
+)
 def test_bad_input_one_line_exit_2(tmp_path, problem):
     tiles = make_tiles_dir(tmp_path / "tiles", {"F": "XX"}, copies=1)
     sex = ""
@@ -253,11 +290,27 @@ def test_bad_input_one_line_exit_2(tmp_path, problem):
         (tiles / "manifest.tsv").write_text("sample\tchromosome\tcopy\tpath\nF\t1\t0\tF/1.0.png\n")
     elif problem == "bad-sex":
         sex = "ZW"
+    elif problem == "duplicate-row":
+        with open(tiles / "manifest.tsv", "a") as fh:
+            fh.write("F\t1\t0\tF/2.0.png\n")
     elif problem == "no-dir":
         tiles = tmp_path / "nothing"
     out = tmp_path / "out"
-    r = run_script("karyogram.py", "--tiles", tiles, "--sample", "F", "--sex", sex, "--png", out / "F.png",
-                   "--pdf", out / "F.pdf", "--layout", out / "F.layout.json")
+    r = run_script(
+        "karyogram.py",
+        "--tiles",
+        tiles,
+        "--sample",
+        "F",
+        "--sex",
+        sex,
+        "--png",
+        out / "F.png",
+        "--pdf",
+        out / "F.pdf",
+        "--layout",
+        out / "F.layout.json",
+    )
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
@@ -276,14 +329,37 @@ def test_kinship_report(tmp_path):
         hap["C1"] = np.stack([hap["P1"][0], hap["P2"][1]])  # one haplotype from each parent
         lat = np.stack([hap[s] for s in samples]).astype(np.float32)
         paths.append(lat_dir / f"{chrom}.npz")
-        np.savez(paths[-1], samples=np.array(samples), latents=lat, copy_present=np.ones((4, 2), bool),
-                 chrom=np.array(chrom), n_variants=np.int64(100), dim=np.int64(64))
+        np.savez(
+            paths[-1],
+            samples=np.array(samples),
+            latents=lat,
+            copy_present=np.ones((4, 2), bool),
+            chrom=np.array(chrom),
+            n_variants=np.int64(100),
+            dim=np.int64(64),
+            key_id=np.array("test"),
+            centering=np.array("cohort"),
+            alpha=np.float64(0.0),
+        )
     tiles = make_tiles_dir(tmp_path / "tiles", {s: "XX" for s in samples})
     truth = tmp_path / "truth.tsv"
-    truth.write_text("sample_a\tsample_b\trelationship\tkinship\nP1\tC1\tparent-child\t0.25\n"
-                     "P2\tC1\tparent-child\t0.25\nP1\tU1\tunrelated\t0\nP1\tGHOST\tunrelated\t0\n")
-    r = run_script("kinship_report.py", "--truth", truth, "--latents", *paths, "--tiles", tiles,
-                   "--png", tmp_path / "kin.png", "--tsv", tmp_path / "kin.tsv")
+    truth.write_text(
+        "sample_a\tsample_b\trelationship\tkinship\nP1\tC1\tparent-child\t0.25\n"
+        "P2\tC1\tparent-child\t0.25\nP1\tU1\tunrelated\t0\nP1\tGHOST\tunrelated\t0\n"
+    )
+    r = run_script(
+        "kinship_report.py",
+        "--truth",
+        truth,
+        "--latents",
+        *paths,
+        "--tiles",
+        tiles,
+        "--png",
+        tmp_path / "kin.png",
+        "--tsv",
+        tmp_path / "kin.tsv",
+    )
     assert r.returncode == 0, r.stderr
     table = pd.read_csv(tmp_path / "kin.tsv", sep="\t")
     assert len(table) == 3
@@ -292,8 +368,19 @@ def test_kinship_report(tmp_path):
     assert abs(table.loc[table.relationship == "unrelated", "latent_cosine"].iloc[0]) < 0.3
     assert Image.open(tmp_path / "kin.png").size[0] > 500
     (tmp_path / "bad.tsv").write_text("a\tb\nP1\tC1\n")
-    r = run_script("kinship_report.py", "--truth", tmp_path / "bad.tsv", "--latents", *paths, "--tiles", tiles,
-                   "--png", tmp_path / "k2.png", "--tsv", tmp_path / "k2.tsv")
+    r = run_script(
+        "kinship_report.py",
+        "--truth",
+        tmp_path / "bad.tsv",
+        "--latents",
+        *paths,
+        "--tiles",
+        tiles,
+        "--png",
+        tmp_path / "k2.png",
+        "--tsv",
+        tmp_path / "k2.tsv",
+    )
     assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
 
 
@@ -307,11 +394,17 @@ def test_variant_counts(tmp_path):
         chunk = Chunk(np.array([10, 20]), np.array([f"{chrom}:10:A:G", f"{chrom}:20:C:T"]), hap, True)
         paths.append(tmp_path / f"{chrom}.npz")
         write_genotypes(paths[-1], chrom, samples, iter([chunk]), __import__("collections").Counter())
-    r = run_script("variant_counts.py", "--genotypes", *paths, "--png", tmp_path / "v.png", "--tsv", tmp_path / "v.tsv")
+    r = run_script(
+        "variant_counts.py", "--genotypes", *paths, "--png", tmp_path / "v.png", "--tsv", tmp_path / "v.tsv"
+    )
     assert r.returncode == 0, r.stderr
     table = pd.read_csv(tmp_path / "v.tsv", sep="\t", dtype={"chrom": str})
     totals = table.groupby("sample")[["non_ref", "missing"]].sum()
-    assert totals.loc["A"].tolist() == [2, 0] and totals.loc["B"].tolist() == [2, 2] and totals.loc["C"].tolist() == [2, 0]
+    assert (
+        totals.loc["A"].tolist() == [2, 0]
+        and totals.loc["B"].tolist() == [2, 2]
+        and totals.loc["C"].tolist() == [2, 0]
+    )
     assert Image.open(tmp_path / "v.png").size[0] > 300
 
 
@@ -332,16 +425,42 @@ def test_karyogram_rules_with_snakemake(tmp_path):
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["karyogram"]["pedigree_truth"] = ""
     (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    cmd = [PY, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(work),
-           "--cores", "2", "--allowed-rules", "karyogram", "contact_sheet", "karyograms", "--", "karyograms"]
-    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PATH": f"{Path(PY).parent}{os.pathsep}{os.environ['PATH']}"})
+    cmd = [
+        PY,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "workflow" / "Snakefile"),
+        "--directory",
+        str(work),
+        "--cores",
+        "2",
+        "--allowed-rules",
+        "karyogram",
+        "contact_sheet",
+        "karyograms",
+        "--",
+        "karyograms",
+    ]
+    r = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{Path(PY).parent}{os.pathsep}{os.environ['PATH']}"},
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     kg = work / "results" / "karyograms"
     for s in "FMNO":
         for ext in ("png", "pdf", "layout.json"):
             assert (kg / f"{s}.{ext}").stat().st_size > 0
-    sex = {s: [b["chrom"] for b in json.loads((kg / f"{s}.layout.json").read_text())["boxes"] if b["chrom"] in "XY"]
-           for s in "FMNO"}
+    sex = {
+        s: [
+            b["chrom"]
+            for b in json.loads((kg / f"{s}.layout.json").read_text())["boxes"]
+            if b["chrom"] in "XY"
+        ]
+        for s in "FMNO"
+    }
     assert sex == {"F": ["X", "X"], "M": ["X", "Y"], "N": [], "O": ["X"]}
     assert (work / "results" / "contact_sheets" / "c1.png").is_file()
     assert (work / "logs" / "karyogram" / "F.log").is_file()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import gzip
 import json
 import logging
@@ -244,6 +245,7 @@ def _bcf_header(path: Path) -> VcfHeader:
 # ----------------------------------------------------------------------------- chromosome names
 
 
+@functools.lru_cache(maxsize=1024)
 def harmonize(chrom: str) -> str:
     """'chr1' -> '1', 'chrX' -> 'X', '23' -> 'X': the library's names."""
     c = re.sub(r"^chr", "", str(chrom), flags=re.IGNORECASE)
@@ -336,72 +338,85 @@ def read_chromosome(
     records = vcf(contig) if idx is not None else (r for r in vcf if harmonize(r.CHROM) == want)
 
     n_s = len(samples)
-    cap = options.chunk_size
-    buf = np.empty((cap, n_s, 2), dtype=np.int8)
-    pos_buf = np.empty(cap, dtype=np.int64)
-    keys: list[str] = []
-    phased_chunk = True
-    n = 0
-    last_pos = 0
-
-    def flush() -> Chunk:
-        nonlocal n, keys, phased_chunk
-        chunk = Chunk(pos_buf[:n].copy(), np.array(keys, dtype=str), buf[:n].copy(), phased_chunk)
-        n, keys, phased_chunk = 0, [], True
-        return chunk
-
-    with captured_stderr() as htslib:
-        for rec_no, v in enumerate(records, start=1):
-            pos = v.POS
-            if pos < last_pos:
-                raise InputError(
-                    path,
-                    f"records are not sorted on {contig or chrom} (record {rec_no}); "
-                    "run `bcftools sort -Oz -o sorted.vcf.gz` and index it",
-                )
-            last_pos = pos
-            counts["records"] += 1
-            if options.pass_only and v.FILTER is not None:
-                counts["filtered"] += 1
-                continue
-            ref, alts = v.REF, v.ALT
-            kind = _classify(ref, alts) if alts else "monomorphic"
-            if kind in ("indel", "symbolic", "other", "monomorphic"):
-                counts[f"skipped_{kind}"] += 1
-                continue
-            if kind == "multiallelic" and options.multiallelic == "skip":
-                counts["skipped_multiallelic"] += 1
-                continue
-            try:
-                gt = v.genotype.array()
-            except Exception:  # noqa: BLE001 - cyvcf2 raises bare Exception
-                raise InputError(path, f"record {rec_no} on {contig or chrom}: no readable GT") from None
-            if gt.shape[1] > 3:
-                counts["polyploid_calls_truncated"] += int((gt[:, 2:-1] != ABSENT).any(axis=1).sum())
-            alleles = gt[order, :2]
-            if gt.shape[1] == 2:  # all haploid: htslib returns one allele column plus the phase
-                alleles = np.stack([gt[order, 0], np.full(n_s, ABSENT, dtype=gt.dtype)], axis=1)
-            diploid = alleles[:, 1] != ABSENT
-            if phased_chunk and not gt[order, -1][diploid & (alleles >= 0).all(axis=1)].all():
-                phased_chunk = False
-            key_chrom = harmonize(v.CHROM)
-            ref = ref.upper()
-            if kind == "multiallelic":
-                counts["split_multiallelic"] += 1
-            for k, alt in enumerate(alts, start=1):
-                if n == cap:
-                    yield flush()
-                a = np.where(alleles < 0, alleles, alleles == k) if len(alts) > 1 else alleles
-                buf[n] = a
-                pos_buf[n] = pos
-                keys.append(f"{key_chrom}:{pos}:{ref}:{alt.upper()}")
-                n += 1
-                counts["snps"] += 1
-        if n:
-            yield flush()
+    records = iter(records)
+    state = {"rec_no": 0, "last_pos": 0}
+    htslib: list[str] = []
+    while True:
+        # read one chunk of records with htslib's stderr captured; process it outside
+        with captured_stderr() as messages:
+            batch = _read_batch(records, options, counts, state, path, contig or chrom)
+        htslib += messages
+        if not batch:
+            break
+        yield _batch_to_chunk(batch, order, n_s, counts)
     if htslib:
         counts["htslib_messages"] += len(htslib)
         log.warning("htslib printed %d message(s) while reading %s", len(htslib), path.name)
+
+
+def _read_batch(records, options: ParseOptions, counts, state: dict, path: Path, chrom: str) -> list[tuple]:
+    """Up to ``chunk_size`` kept records as (pos, chrom, ref, alts, genotype array)."""
+    batch = []
+    for v in records:
+        state["rec_no"] += 1
+        pos = v.POS
+        if pos < state["last_pos"]:
+            raise InputError(
+                path,
+                f"records are not sorted on {chrom} (record {state['rec_no']}); "
+                "run `bcftools sort -Oz -o sorted.vcf.gz` and index it",
+            )
+        state["last_pos"] = pos
+        counts["records"] += 1
+        if options.pass_only and v.FILTER is not None:
+            counts["filtered"] += 1
+            continue
+        ref, alts = v.REF, v.ALT
+        kind = _classify(ref, alts) if alts else "monomorphic"
+        if kind in ("indel", "symbolic", "other", "monomorphic"):
+            counts[f"skipped_{kind}"] += 1
+            continue
+        if kind == "multiallelic":
+            if options.multiallelic == "skip":
+                counts["skipped_multiallelic"] += 1
+                continue
+            counts["split_multiallelic"] += 1
+        try:
+            gt = v.genotype.array()
+        except Exception:  # noqa: BLE001 - cyvcf2 raises a bare Exception
+            raise InputError(path, f"record {state['rec_no']} on {chrom}: no readable GT") from None
+        batch.append((pos, v.CHROM, ref, alts, gt))
+        if len(batch) >= options.chunk_size:
+            break
+    return batch
+
+
+def _batch_to_chunk(batch: list[tuple], order: np.ndarray, n_s: int, counts) -> Chunk:
+    """Vectorized: stack genotype arrays, reorder samples, split multi-allelic sites."""
+    gts = []
+    for _, _, _, _, gt in batch:
+        if gt.shape[1] == 2:  # all haploid: one allele column plus the phase flag
+            gt = np.stack([gt[:, 0], np.full(len(gt), ABSENT, gt.dtype), gt[:, 1]], axis=1)
+        elif gt.shape[1] > 3:  # polyploid: keep the first two copies, count it
+            counts["polyploid_calls_truncated"] += int((gt[:, 2:-1] != ABSENT).any(axis=1).sum())
+            gt = gt[:, [0, 1, -1]]
+        gts.append(gt)
+    g = np.stack(gts)[:, order, :]  # [records, samples, 3]
+    alleles, phase = g[:, :, :2], g[:, :, 2]
+    full_diploid = (alleles >= 0).all(axis=2)
+    phased = bool(phase[full_diploid].all())
+    n_alts = np.fromiter((len(b[3]) for b in batch), dtype=np.intp, count=len(batch))
+    rows = np.repeat(np.arange(len(batch)), n_alts)
+    alt_index = np.concatenate([np.arange(1, k + 1) for k in n_alts]).astype(alleles.dtype)
+    a = alleles[rows]
+    if (n_alts > 1).any():
+        a = np.where(a < 0, a, a == alt_index[:, None, None])
+    keys = [
+        f"{harmonize(c)}:{pos}:{ref.upper()}:{alt.upper()}" for pos, c, ref, alts, _ in batch for alt in alts
+    ]
+    positions = np.fromiter((b[0] for b in batch), dtype=np.int64, count=len(batch))[rows]
+    counts["snps"] += len(rows)
+    return Chunk(positions, np.array(keys, dtype=str), a.astype(np.int8), phased)
 
 
 def summarize_calls(chunk: Chunk, counts: collections.Counter) -> None:

@@ -80,11 +80,13 @@ def half_widths(chrom: str, height: int, width: int) -> np.ndarray:
         stalk_rows = np.flatnonzero(stains == "stalk")
         s0, s1 = (stalk_rows[0], stalk_rows[-1] + 1) if len(stalk_rows) else (0, 0)
         rp = ACRO_P_WIDTH * r
-        p_arm = np.maximum.reduce([
-            _capsule(rows, 0, s0, rp),
-            _capsule(rows, s0 - 1, s1 + 1, STALK_WIDTH * r, round_ends=False),
-            _capsule(rows, s1, cen, rp),
-        ])
+        p_arm = np.maximum.reduce(
+            [
+                _capsule(rows, 0, s0, rp),
+                _capsule(rows, s0 - 1, s1 + 1, STALK_WIDTH * r, round_ends=False),
+                _capsule(rows, s1, cen, rp),
+            ]
+        )
         neck_half = min(1.0 - CONSTRICTION, ACRO_P_WIDTH * 0.8) * r
     else:
         p_arm = _capsule(rows, 0, cen, r)
@@ -123,6 +125,23 @@ def band_overlay(chrom: str, height: int, width: int) -> np.ndarray:
     return darkness.astype(np.float32)[:, None]
 
 
+FITS = ("stretch", "mirror")
+
+
+def fit_tile(tile: Image.Image, height: int, width: int, fit: str = "stretch") -> Image.Image:
+    """The tile as an RGB image of exactly width x height (see :func:`shape_tile`)."""
+    tile = tile.convert("RGB")
+    if fit == "stretch":
+        return tile.resize((width, height), Image.Resampling.BICUBIC)
+    side = max(1, round(tile.height * width / tile.width))
+    square = tile.resize((width, side), Image.Resampling.BICUBIC)
+    flipped = square.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    out = Image.new("RGB", (width, height))
+    for i, y in enumerate(range(0, height, side)):
+        out.paste(flipped if i % 2 else square, (0, y))
+    return out
+
+
 def shape_tile(
     tile: Image.Image,
     chrom: str,
@@ -130,17 +149,22 @@ def shape_tile(
     width: int,
     band_strength: float = 0.25,
     outline: bool = True,
+    fit: str = "stretch",
 ) -> Image.Image:
     """Mask a tile into ``chrom``'s silhouette; returns RGBA (alpha = silhouette).
 
-    The tile is stretched to the box so that the whole painting shows; ``band_strength`` in [0, 1]
-    darkens each G-positive band by that share of its stain darkness (0: no bands, 1: full G-banding).
+    ``fit``: "stretch" scales the tile to the box, so that the whole painting shows once; "mirror"
+    scales it to the box's width and repeats it down the chromosome, every other copy flipped so
+    the seams match (the painting keeps its proportions). ``band_strength`` in [0, 1] darkens each
+    G-positive band by that share of its stain darkness (0: no bands, 1: full G-banding).
     """
     if not 0.0 <= band_strength <= 1.0:
         raise ValueError(f"band_strength must be in [0, 1], got {band_strength}")
+    if fit not in FITS:
+        raise ValueError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
     chrom = _check(chrom)
     height, width = int(height), int(width)
-    rgb = tile.convert("RGB").resize((width, height), Image.Resampling.BICUBIC)
+    rgb = fit_tile(tile, height, width, fit)
     pixels = np.asarray(rgb, dtype=np.float32)
     if band_strength > 0:
         pixels = pixels * (1.0 - band_strength * band_overlay(chrom, height, width))[:, :, None]

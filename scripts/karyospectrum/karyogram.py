@@ -6,6 +6,7 @@ crop-and-classify step, and it depends only on the style and which chromosomes a
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
@@ -32,20 +33,21 @@ ISCN_ROWS: list[list[str]] = [
 class Style:
     """Geometry and look of a karyogram, in pixels of the PNG (``dpi`` only sets its print size)."""
 
-    chrom1_height: int = 420  # height of chromosome 1; the others scale with their length
-    chromatid_width: int = 40  # width of one chromosome copy (constant, as on a real karyogram)
-    crop_width: int = 64  # widest a real crop may be drawn when shaped=False
-    copy_gap: int = 6  # between the copies of one chromosome
-    min_cell_gap: int = 28  # least space between two chromosomes' groups in a row
-    margin: int = 40
-    row_gap: int = 26  # between a row's labels and the next row's tallest chromosome
-    label_size: int = 22
-    label_gap: int = 6  # between the chromosomes and their label
-    title_size: int = 30
+    chrom1_height: int = 600  # height of chromosome 1; the others scale with their length
+    chromatid_width: int = 56  # width of one chromosome copy (constant, as on a real karyogram)
+    crop_width: int = 90  # widest a real crop may be drawn when shaped=False
+    copy_gap: int = 8  # between the copies of one chromosome
+    min_cell_gap: int = 40  # least space between two chromosomes' groups in a row
+    margin: int = 56
+    row_gap: int = 36  # between a row's labels and the next row's tallest chromosome
+    label_size: int = 32
+    label_gap: int = 8  # between the chromosomes and their label
+    title_size: int = 44
     background: str = "#ffffff"
     label_color: str = "#202020"
     band_strength: float = 0.25  # G-band overlay on shaped tiles: 0 none, 1 full banding
     outline: bool = True
+    fit: str = "stretch"  # shaped tiles: "stretch" to the silhouette, or "mirror" (repeat down it)
     slots: int | None = None  # copies reserved per chromosome; default: the most copies drawn
     show_missing: bool = True  # label a chromosome that has no image
     dpi: int = 300
@@ -149,7 +151,7 @@ def render_karyogram(
         h = chrom_height(chrom, style.chrom1_height)
         for copy, img in copies:
             if shaped:
-                tile = shape_tile(img, chrom, h, slot_w, style.band_strength, style.outline)
+                tile = shape_tile(img, chrom, h, slot_w, style.band_strength, style.outline, style.fit)
             else:
                 tile = _fit(img, slot_w, h)
             x0 = x + (slot_w - tile.width) // 2
@@ -163,15 +165,29 @@ def render_karyogram(
         color = style.label_color if copies else "#a0a0a0"
         draw.text((cx, ly), chrom, fill=color, font=label_font, anchor="mt")
         bbox = [int(v) for v in draw.textbbox((cx, ly), chrom, font=label_font, anchor="mt")]
-        labels.append({"text": chrom, "x": round(cx, 1), "y": ly, "size": style.label_size,
-                       "color": color, "bbox": bbox})
+        labels.append(
+            {
+                "text": chrom,
+                "x": round(cx, 1),
+                "y": ly,
+                "size": style.label_size,
+                "color": color,
+                "bbox": bbox,
+            }
+        )
     title_entry = None
     if title:
         tx, ty = width / 2, style.margin
         draw.text((tx, ty), title, fill=style.label_color, font=title_font, anchor="mt")
         bbox = [int(v) for v in draw.textbbox((tx, ty), title, font=title_font, anchor="mt")]
-        title_entry = {"text": title, "x": tx, "y": ty, "size": style.title_size,
-                       "color": style.label_color, "bbox": bbox}
+        title_entry = {
+            "text": title,
+            "x": tx,
+            "y": ty,
+            "size": style.title_size,
+            "color": style.label_color,
+            "bbox": bbox,
+        }
     boxes.sort(key=lambda b: (CHROMOSOMES.index(b["chrom"]), b["copy"]))
     layout = {
         "sample": title,
@@ -196,6 +212,7 @@ def write_png(image: Image.Image, path, dpi: int = 300) -> None:
 def write_pdf(image: Image.Image, layout: dict, path) -> None:
     """The karyogram as a PDF: the chromosomes as a raster, labels and title as vector text."""
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # its font subsetting chatter
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
@@ -215,8 +232,16 @@ def write_pdf(image: Image.Image, layout: dict, path) -> None:
         # Cover the raster glyphs (drawn on plain background) with the vector text.
         x0, y0, x1, y1 = t["bbox"]
         ax.add_patch(Rectangle((x0 - 1, y0 - 1), x1 - x0 + 2, y1 - y0 + 2, color=bg, lw=0))
-        ax.text(t["x"], t["y"], t["text"], fontsize=t["size"] * 72 / dpi * 1.0, color=t["color"],
-                ha="center", va="top", family="DejaVu Sans")
+        ax.text(
+            t["x"],
+            t["y"],
+            t["text"],
+            fontsize=t["size"] * 72 / dpi * 1.0,
+            color=t["color"],
+            ha="center",
+            va="top",
+            family="DejaVu Sans",
+        )
     import matplotlib
 
     # TrueType text (selectable, searchable), no timestamps (byte-stable).
@@ -277,7 +302,9 @@ def select_copies(rows: pd.DataFrame, sex: str | None = None) -> pd.DataFrame:
 
     Without ``sex`` the data decide: the genome stage paints no tile for a male's 2nd X or a female's Y.
     """
-    rows = rows.sort_values(["chrom", "copy"], key=lambda col: col.map(_order) if col.name == "chrom" else col)
+    rows = rows.sort_values(
+        ["chrom", "copy"], key=lambda col: col.map(_order) if col.name == "chrom" else col
+    )
     want = parse_sex(sex)
     if want is None:
         return rows.reset_index(drop=True)
@@ -285,7 +312,9 @@ def select_copies(rows: pd.DataFrame, sex: str | None = None) -> pd.DataFrame:
     for chrom, n in zip(("X", "Y"), want):
         have = rows.index[rows["chrom"] == chrom]
         if len(have) < n:
-            log.warning("sex %s asks for %d chr%s but %d tile(s) exist; drawing those", sex, n, chrom, len(have))
+            log.warning(
+                "sex %s asks for %d chr%s but %d tile(s) exist; drawing those", sex, n, chrom, len(have)
+            )
         keep.loc[have[:n]] = True
     return rows.loc[keep].reset_index(drop=True)
 
@@ -303,6 +332,13 @@ def load_sample_tiles(tiles_dir, sample: str, sex: str | None = None, chromosome
     unknown = sorted(set(rows["chrom"]) - set(CHROMOSOMES))
     if unknown:
         raise InputError(Path(tiles_dir) / "manifest.tsv", f"unknown chromosome(s) {', '.join(unknown)}")
+    dup = rows.duplicated(["chrom", "copy"])
+    if dup.any():
+        first = rows.loc[dup].iloc[0]
+        raise InputError(
+            Path(tiles_dir) / "manifest.tsv",
+            f"sample {sample!r} lists chromosome {first['chrom']} copy {first['copy']} twice",
+        )
     if chromosomes is not None:
         rows = rows.loc[rows["chrom"].isin([str(c).removeprefix("chr") for c in chromosomes])]
     try:

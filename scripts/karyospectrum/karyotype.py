@@ -150,3 +150,26 @@ def sorted_karyogram(images, labels, probs=None, title: str | None = None, max_c
         img = images[i]
         pics[(chrom, k)] = img if isinstance(img, Image.Image) else Image.fromarray(np.asarray(img, np.uint8))
     return render_karyogram(pics, title=title, shaped=False)
+
+
+def score_cells(probs: np.ndarray, y: np.ndarray, groups, penalty: float = EXTRA_COPY_PENALTY) -> dict:
+    """Crop-level and cell-level accuracy of class probabilities against true class indices ``y``.
+
+    ``cell_level_accuracy`` is the share of crops right after the joint assignment of each cell;
+    ``cells_all_correct`` the share of cells with every crop right. ``labels`` holds the assigned indices.
+    """
+    groups = np.asarray(groups)
+    y = np.asarray(y)
+    if len(y) == 0:
+        return {}
+    labels, calls = assign_groups(probs, groups, penalty)
+    idx = np.array([CHROMOSOMES.index(c) for c in labels])
+    return {
+        "crops": int(len(y)),
+        "cells": int(len(calls)),
+        "crop_accuracy": round(float((probs.argmax(1) == y).mean()), 4),
+        "cell_level_accuracy": round(float((idx == y).mean()), 4),
+        "cells_all_correct": round(float(np.mean([(idx[groups == g] == y[groups == g]).all() for g in calls])), 4),
+        "cells_fitting_46": int(sum(c.fits for c in calls.values())),
+        "labels": idx,
+    }

@@ -293,17 +293,41 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return float(a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0
 
 
-def genome_vectors(latent_files: list[Latents]) -> dict[str, np.ndarray]:
-    """Per sample, the copy-summed latent of every chromosome (for genome-wide comparisons)."""
-    out: dict[str, list[np.ndarray]] = {}
-    for lat in latent_files:
-        summed = (lat.latents * lat.copy_present[..., None]).sum(axis=1)
-        for s, v in zip(lat.samples, summed):
-            out.setdefault(s, []).append(v)
-    return {s: np.stack(v) for s, v in out.items()}
+def cosine_matrix(lat: Latents) -> np.ndarray:
+    """[samples, samples] cosine of the copy-summed latents of one chromosome (0 where absent)."""
+    v = (lat.latents.astype(np.float64) * lat.copy_present[..., None]).sum(axis=1)
+    norm = np.linalg.norm(v, axis=1)
+    ok = norm > 0
+    v[ok] /= norm[ok, None]
+    return v @ v.T
 
 
-def mean_cosine(a: np.ndarray, b: np.ndarray) -> float:
-    """Genome-wide mean over chromosomes of the per-chromosome cosine ([chroms, dim] inputs)."""
-    vals = [cosine(x, y) for x, y in zip(a, b) if np.any(x) and np.any(y)]
-    return float(np.mean(vals)) if vals else 0.0
+def kinship_sketch(latents: list[Latents], recenter: bool = True) -> tuple[list[str], np.ndarray]:
+    """Genome-wide latent cosine for every pair: the per-chromosome cosines averaged with
+    weights = the chromosome's variant count (short chromosomes are noisier).
+
+    With cohort centring, each sample's cosines sum to about zero over the cohort, so a
+    person with relatives in the cohort has cosines with strangers shifted below zero
+    (about -(1 + sum of relatedness) / (n - 1)). ``recenter`` undoes that shift robustly:
+    it subtracts each sample's median off-diagonal cosine (strangers are the majority).
+    """
+    samples = latents[0].samples
+    total = np.zeros((len(samples), len(samples)))
+    weight = np.zeros_like(total)
+    for lat in latents:
+        if lat.samples != samples:
+            raise InputError(None, f"chromosome {lat.chrom}: latents list other samples than chromosome {latents[0].chrom}")
+        if lat.n_variants == 0:
+            continue
+        both = (lat.copy_present.any(axis=1)[:, None] & lat.copy_present.any(axis=1)[None, :]).astype(float)
+        total += cosine_matrix(lat) * both * lat.n_variants
+        weight += both * lat.n_variants
+    k = np.divide(total, weight, out=np.zeros_like(total), where=weight > 0)
+    if recenter and len(samples) > 3:
+        off = k.copy()
+        np.fill_diagonal(off, np.nan)
+        mu = np.nanmedian(off, axis=1)
+        diag = np.diag(k).copy()
+        k = k - mu[:, None] - mu[None, :] + np.median(mu)
+        np.fill_diagonal(k, diag)
+    return samples, k

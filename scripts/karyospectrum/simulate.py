@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -219,7 +220,8 @@ def write_vcf(
     path = Path(path)
     contigs = {f"{contig_prefix}{c.chrom}": c.length for c in chromosomes}
     names = [samples[only_sample]] if only_sample is not None else samples
-    with atomic_path(path.with_suffix(""), suffix=".vcf") as plain:
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmpdir:
+        plain = Path(tmpdir) / "plain.vcf"
         with open(plain, "wb") as fh:
             fh.write(vcf_header(names, contigs).encode())
             for c in chromosomes:
@@ -233,8 +235,9 @@ def write_vcf(
                 for i, j in enumerate(np.flatnonzero(keep)):
                     fixed = f"{contig_prefix}{c.chrom}\t{c.positions[j]}\t.\t{c.ref[j]}\t{c.alt[j]}\t.\tPASS\t.\tGT\t"
                     fh.write(fixed.encode() + gts[i].tobytes())
-        gz = str(path)
-        pysam.tabix_compress(str(plain), gz, force=True)
+        with atomic_path(path, suffix=".gz") as gz:
+            pysam.tabix_compress(str(plain), str(gz), force=True)
+    gz = str(path)
     pysam.tabix_index(gz, preset="vcf", force=True)
 
 

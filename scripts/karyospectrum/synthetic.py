@@ -35,7 +35,7 @@ def render_chromosome(
     contrast: float | None = None,
     condense_blur: float | None = None,
 ) -> np.ndarray:
-    """One G-banded chromosome: uint8 grey, dark on white (255), upright, with a margin of 3 px.
+    """One G-banded chromosome: uint8 grey, dark on white (255), upright, with a white margin.
 
     Unset parameters are drawn from ``rng``: condensation 0.75-1.25, width 12-20 px, bend up to
     an eighth of the length, band merging 0.8-2, blur sigma 0.4-1.4 px, noise 0-8 grey levels, contrast 0.7-1.1.
@@ -56,7 +56,7 @@ def render_chromosome(
     condense_blur = condense_blur if condense_blur is not None else rng.uniform(0.8, 2.0)
 
     L = max(int(round(length)), 6)
-    margin = 3
+    margin = 2 + int(np.ceil(3 * blur))
     half = width / 2
     H = L + 2 * margin
     W = int(np.ceil(width + abs(bend) + 2 * margin))
@@ -71,7 +71,7 @@ def render_chromosome(
     hw = np.where(d_end < half, np.sqrt(np.clip(half**2 - (half - d_end) ** 2, 0, None)) * hw / half, hw)
     hw = np.where((yy < margin) | (yy > margin + L), 0, hw)
     dx = np.abs(xx - centre)
-    inside = np.clip(hw + 0.5 - dx, 0, 1)  # anti-aliased edge
+    inside = np.where(hw > 0, np.clip(hw + 0.5 - dx, 0, 1), 0.0)  # anti-aliased edge
     # Metaphase condensation merges sub-bands: smooth the 850-band-level profile along the length.
     from scipy.ndimage import gaussian_filter1d
 

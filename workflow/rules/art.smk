@@ -1,1 +1,38 @@
-# Rules of the art stage.
+# Rules of the art stage: latents -> tiles (one PNG per sample x chromosome x present copy).
+
+
+def art_targets():
+    return expand("results/tiles/{cohort}", cohort=COHORTS)
+
+
+rule generate:
+    input:
+        latents=expand("results/latents/{{cohort}}/{chrom}.npz", chrom=CHROMOSOMES),
+        checkpoint=config["generator"]["checkpoint"],
+        card=str(Path(config["generator"]["checkpoint"]).with_suffix(".json")),
+    output:
+        directory("results/tiles/{cohort}"),
+    log:
+        "logs/generate/{cohort}.log",
+    benchmark:
+        "benchmarks/generate/{cohort}.tsv"
+    params:
+        batch_size=config["generator"]["batch_size"],
+        device=config["generator"]["device"],
+        autocast="" if config["generator"]["autocast"] else "--no-autocast",
+        compress=config["generator"]["png_compress_level"],
+    conda:
+        "../../envs/art.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=4000,
+    shell:
+        "python {SCRIPTS}/generate.py --latents {input.latents} --checkpoint {input.checkpoint}"
+        " --out {output} --batch-size {params.batch_size} --device {params.device} {params.autocast}"
+        " --compress-level {params.compress} --threads {threads} --log {log}"
+
+
+rule tiles:
+    input:
+        art_targets(),

@@ -84,9 +84,9 @@ def karyogram_targets():
 
 
 def report_targets():
-    return expand("results/report/{cohort}/variant_counts.png", cohort=COHORTS) + expand(
-        "results/report/{cohort}/kinship.png", cohort=pedigree_cohorts()
-    )
+    return expand(
+        "results/report/{cohort}/variant_counts.png", cohort=COHORTS
+    ) + expand("results/report/{cohort}/kinship.png", cohort=pedigree_cohorts())
 
 
 def all_targets():

@@ -1,5 +1,6 @@
 # Rules of the karyogram stage: tiles -> karyograms per sample, contact sheet per cohort, report plots.
 
+
 rule karyogram:
     input:
         tiles=lambda wc: f"results/tiles/{sample_cohort(wc)}",
@@ -16,30 +17,33 @@ rule karyogram:
         "logs/karyogram/{sample}.log",
     benchmark:
         "benchmarks/karyogram/{sample}.tsv"
+    conda:
+        "../../envs/karyogram.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
     params:
         sex=sample_sex,
         chromosomes=" ".join(CHROMOSOMES),
         band_strength=config["karyogram"]["band_strength"],
         title="" if config["karyogram"]["title"] else "--no-title",
         outline="" if config["karyogram"]["outline"] else "--no-outline",
+        fit=config["karyogram"]["fit"],
         chrom1_height=config["karyogram"]["chrom1_height"],
         chromatid_width=config["karyogram"]["chromatid_width"],
         dpi=config["karyogram"]["dpi"],
-    conda:
-        "../../envs/karyogram.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
     shell:
         "python {SCRIPTS}/karyogram.py --tiles {input.tiles} --sample {wildcards.sample} --sex={params.sex:q}"
         " --chromosomes {params.chromosomes} --band-strength {params.band_strength} {params.title}"
-        " {params.outline} --chrom1-height {params.chrom1_height} --chromatid-width {params.chromatid_width}"
+        " {params.outline} --fit {params.fit} --chrom1-height {params.chrom1_height} --chromatid-width {params.chromatid_width}"
         " --dpi {params.dpi} --png {output.png} --pdf {output.pdf} --layout {output.layout} --log {log}"
 
 
 rule contact_sheet:
     input:
-        lambda wc: expand("results/karyograms/{sample}.png", sample=cohort_samples(wc.cohort)),
+        lambda wc: expand(
+            "results/karyograms/{sample}.png", sample=cohort_samples(wc.cohort)
+        ),
     output:
         report(
             "results/contact_sheets/{cohort}.png",
@@ -51,14 +55,14 @@ rule contact_sheet:
         "logs/contact_sheet/{cohort}.log",
     benchmark:
         "benchmarks/contact_sheet/{cohort}.tsv"
-    params:
-        columns=config["karyogram"]["contact_sheet_columns"],
-        thumb_width=config["karyogram"]["contact_sheet_thumb_width"],
     conda:
         "../../envs/karyogram.yaml"
     threads: 1
     resources:
         mem_mb=1000,
+    params:
+        columns=config["karyogram"]["contact_sheet_columns"],
+        thumb_width=config["karyogram"]["contact_sheet_thumb_width"],
     shell:
         "python {SCRIPTS}/contact_sheet.py --karyograms {input} --out {output} --columns {params.columns}"
         " --thumb-width {params.thumb_width} --log {log}"
@@ -67,7 +71,9 @@ rule contact_sheet:
 rule kinship_report:
     input:
         truth=config["karyogram"]["pedigree_truth"] or "NO_PEDIGREE_TRUTH",
-        latents=expand("results/latents/{{cohort}}/{chrom}.npz", chrom=KARYOGRAM_AUTOSOMES),
+        latents=expand(
+            "results/latents/{{cohort}}/{chrom}.npz", chrom=KARYOGRAM_AUTOSOMES
+        ),
         tiles="results/tiles/{cohort}",
     output:
         png=report(

@@ -5,8 +5,8 @@
 # The bundled resources/models/classifier.* is a copy of this rule's output.
 rule train_classifier:
     input:
-        manifest=lambda wc: f"{config['train_classifier']['data']}/manifest.csv",
-        heldout=lambda wc: [f"{d}/manifest.csv" for d in config["train_classifier"]["heldout"]],
+        manifest=str(Path(config["train_classifier"]["data"], "manifest.csv")),
+        heldout=[str(Path(d, "manifest.csv")) for d in config["train_classifier"]["heldout"]],
     output:
         weights="results/models/classifier.safetensors",
         card="results/models/classifier.json",
@@ -42,3 +42,45 @@ rule train_classifier:
         " --preset {params.preset} --arch {params.arch} {params.heldout} {params.extra}"
         " --out {output.weights} --metrics {output.metrics} --confusion {output.confusion}"
         " --per-class {output.per_class} --threads {threads} --no-progress --log {log}"
+
+
+# --- generator (DCGAN / WGAN-GP); the bundled resources/models/generator.* came from this rule ---
+import json
+import shlex
+
+
+rule train_generator:
+    input:
+        data=[config["train_generator"]["data"]]
+        if config["train_generator"]["data"] != "default"
+        else [],
+    output:
+        weights="results/models/generator.safetensors",
+        card="results/models/generator.json",
+        metrics="results/models/generator.train/metrics.jsonl",
+        plot=report(
+            "results/models/generator.train/losses.png",
+            caption="../report/art_train_generator.rst",
+            category="Models",
+        ),
+        samples=directory("results/models/generator.train/samples"),
+    log:
+        "logs/train_generator/generator.log",
+    benchmark:
+        "benchmarks/train_generator/generator.tsv"
+    params:
+        preset=config["train_generator"]["preset"],
+        data=config["train_generator"]["data"],
+        overrides=" ".join(
+            "--set " + shlex.quote(f"{k}={json.dumps(v)}")
+            for k, v in config["train_generator"]["overrides"].items()
+        ),
+    conda:
+        "../../envs/art.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
+    shell:
+        "python {SCRIPTS}/train_generator.py --preset {params.preset} --data {params.data:q} {params.overrides}"
+        " --out {output.weights} --threads {threads} --no-progress --log {log}"

@@ -1,0 +1,143 @@
+"""Paint latents into tiles: batched generator inference and PNG writing in parallel with it.
+
+``paint(latents, generator)`` is the pure core (float latents -> uint8 pictures, deterministic for
+a given device and batch size); ``paint_cohort`` reads a cohort's latents files and writes one PNG
+per sample x chromosome x present copy plus a ``manifest.tsv``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from .cli import InputError
+from .io import atomic_path, write_text
+
+log = logging.getLogger("karyospectrum.painting")
+
+
+def load_generator(weights, device="cpu"):
+    """``(generator, card)`` from a checkpoint; refuses a wrong kind, unknown arch or corrupt file."""
+    from .networks import generator_from_checkpoint
+
+    return generator_from_checkpoint(weights, device)
+
+
+def check_dim(latent_dim: int, generator_dim: int, path=None, weights=None) -> None:
+    if int(latent_dim) != int(generator_dim):
+        raise InputError(path, f"latent dim {latent_dim} does not match the generator's latent_dim {generator_dim}"
+                               + (f" ({weights})" if weights else "") + "; set latent.dim or pick another checkpoint")
+
+
+def paint(latents, generator, device=None, batch_size: int = 64, autocast: bool = False) -> np.ndarray:
+    """Latents ``[..., dim]`` -> uint8 pictures ``[..., H, W, 3]`` (the generator's resolution).
+
+    On CUDA ``autocast`` runs the generator in bf16; the CPU always runs float32.
+    """
+    import torch
+
+    latents = np.asarray(latents, dtype=np.float32)
+    check_dim(latents.shape[-1], generator.latent_dim)
+    lead = latents.shape[:-1]
+    flat = latents.reshape(-1, latents.shape[-1])
+    device = torch.device(device) if device is not None else next(generator.parameters()).device
+    h, w = generator.resolution
+    out = np.empty((len(flat), h, w, 3), np.uint8)
+    for start, images in _batches(flat, generator, device, batch_size, autocast):
+        out[start : start + len(images)] = images
+    return out.reshape(*lead, h, w, 3)
+
+
+def _batches(flat: np.ndarray, generator, device, batch_size: int, autocast: bool):
+    """Yield ``(start, uint8 images)`` per batch; the next batch is queued before the copy back."""
+    import torch
+
+    from .gan_training import to_uint8
+
+    use_amp = bool(autocast) and device.type == "cuda"
+    generator.eval()
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+        for start in range(0, len(flat), batch_size):
+            z = torch.from_numpy(flat[start : start + batch_size]).to(device, non_blocking=True)
+            yield start, to_uint8(generator(z))
+
+
+def read_latents(path) -> dict:
+    """A latents file as a dict, checked: ``latents`` [samples, copies, dim], ``copy_present``, ``samples``."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "latents file not found")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError) as err:
+        raise InputError(path, f"not a readable .npz latents file ({err})")
+    for key in ("latents", "samples"):
+        if key not in data:
+            raise InputError(path, f"latents file has no {key!r} array")
+    lat = data["latents"]
+    if lat.ndim != 3 or lat.shape[0] != len(data["samples"]):
+        raise InputError(path, f"latents must be [samples, copies, dim]; got shape {tuple(lat.shape)}")
+    if not np.isfinite(lat).all():
+        raise InputError(path, "latents contain NaN or infinite values")
+    present = data.get("copy_present", np.ones(lat.shape[:2], bool))
+    if present.shape != lat.shape[:2]:
+        raise InputError(path, f"copy_present shape {present.shape} does not match latents {lat.shape[:2]}")
+    data["copy_present"] = present.astype(bool)
+    data["chrom"] = str(data["chrom"]) if "chrom" in data else path.stem
+    data["samples"] = [str(s) for s in data["samples"]]
+    for s in data["samples"]:
+        if not s or "/" in s or s in (".", ".."):
+            raise InputError(path, f"sample id {s!r} cannot name a tile folder")
+    return data
+
+
+def save_tile(path: Path, image: np.ndarray, compress_level: int = 1) -> None:
+    """One tile PNG, atomic, no timestamp chunks: byte-identical for identical pixels."""
+    from PIL import Image
+
+    with atomic_path(path, suffix=".png") as tmp:
+        Image.fromarray(image).save(tmp, format="PNG", compress_level=int(compress_level))
+
+
+def paint_cohort(latent_files, weights, out_dir, device="cpu", batch_size: int = 64, autocast: bool = True,
+                 compress_level: int = 1, writers: int = 2) -> list[tuple[str, str, int, str]]:
+    """Paint every present copy of every sample and chromosome; returns the manifest rows.
+
+    Tiles go to ``out_dir/{sample}/{chrom}.{copy}.png`` (copy counts from 1). PNGs are encoded in
+    a thread pool (zlib releases the GIL) while the generator paints the next batch.
+    """
+    import torch
+
+    device = torch.device(device)
+    generator, card = load_generator(weights, device)
+    files = [read_latents(p) | {"path": Path(p)} for p in latent_files]
+    for f in files:
+        check_dim(f["latents"].shape[-1], card["latent_dim"], f["path"], weights)
+    out_dir = Path(out_dir)
+    rows, pending = [], deque()
+    with ThreadPoolExecutor(max(1, int(writers))) as pool:
+        for f in files:
+            sample_idx, copy_idx = np.nonzero(f["copy_present"])
+            flat = f["latents"][sample_idx, copy_idx]
+            names = [(f["samples"][s], int(c) + 1) for s, c in zip(sample_idx, copy_idx)]
+            for start, images in _batches(flat, generator, device, batch_size, autocast):
+                for k, img in enumerate(images):
+                    sample, copy = names[start + k]
+                    rel = f"{sample}/{f['chrom']}.{copy}.png"
+                    pending.append(pool.submit(save_tile, out_dir / rel, img, compress_level))
+                    rows.append((sample, f["chrom"], copy, rel))
+                while len(pending) > 4 * batch_size:  # bound the memory held by queued tiles
+                    pending.popleft().result()
+        for fut in pending:
+            fut.result()
+    order = {c: i for i, c in enumerate(f["chrom"] for f in files)}
+    sample_order = {s: i for i, s in enumerate(dict.fromkeys(s for f in files for s in f["samples"]))}
+    rows.sort(key=lambda r: (sample_order[r[0]], order[r[1]], r[2]))
+    write_text(out_dir / "manifest.tsv",
+               "sample\tchrom\tcopy\tpath\n" + "".join(f"{s}\t{c}\t{k}\t{p}\n" for s, c, k, p in rows))
+    return rows

@@ -1,0 +1,138 @@
+"""The trainer: D loss falls on a toy set, a tiny end-to-end run with resume, the recipe CLI,
+offline FID, and the checkpoint round trip / refusals."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from karyospectrum.checkpoints import card_path, save_checkpoint
+from karyospectrum.cli import InputError
+from karyospectrum.gan_training import GANTrainer, resolve_config, train
+from karyospectrum.networks import define_G, generator_from_checkpoint, init_weights
+
+torch.set_num_threads(2)
+
+
+def toy_config(objective, **kw):
+    return resolve_config("cpu-small", {"objective": objective, "resolution": [16, 16], "ngf": 8, "ndf": 8,
+                                        "latent_dim": 8, "batch_size": 16, **kw})
+
+
+@pytest.mark.parametrize("objective", ["dcgan", "wgangp"])
+def test_a_few_discriminator_steps_reduce_its_loss_on_a_toy_set(objective):
+    tr = GANTrainer(toy_config(objective), "cpu")
+    # Toy "real" set: bright red squares on blue; the untrained G paints grey noise.
+    real = -torch.ones(16, 3, 16, 16)
+    real[:, 0, 4:12, 4:12] = 1.0
+    real[:, 2] = 0.5
+    losses = [tr.d_step(real)["loss_d"] for _ in range(15)]
+    assert np.mean(losses[-3:]) < losses[0] - 0.05, losses
+    assert tr.d_step(real)["d_acc"] > 0.9
+
+
+def test_generator_step_moves_the_generator():
+    tr = GANTrainer(toy_config("dcgan"), "cpu")
+    before = [p.detach().clone() for p in tr.G.parameters()]
+    ema_before = [p.detach().clone() for p in tr.G_ema.parameters()]
+    out = tr.g_step(16)
+    assert np.isfinite(out["loss_g"])
+    assert any(not torch.equal(a, b) for a, b in zip(before, tr.G.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(ema_before, tr.G_ema.parameters()))
+
+
+def test_tiny_training_run_writes_everything_and_resumes(tmp_path):
+    cfg = toy_config("wgangp", epochs=1, epoch_images=64, fid_samples=8, workers=1)
+    weights = tmp_path / "g.safetensors"
+    card = train(cfg, weights, tmp_path / "g.train", "cpu", command="test", progress=False)
+    for key in ("kind", "arch", "latent_dim", "resolution", "hyper_parameters", "training_data", "epochs",
+                "metrics", "command"):
+        assert key in card
+    assert card["kind"] == "generator" and card["resolution"] == [16, 16] and card["epochs"] == 1
+    assert card["metrics"]["fid_samples"] == 8 and np.isfinite(card["metrics"]["fid"])
+    assert json.loads(card_path(weights).read_text())["arch"] == "resizeconv"
+    rows = [json.loads(line) for line in (tmp_path / "g.train/metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 1 and {"loss_d", "loss_g", "d_acc", "fid", "images_per_s"} <= set(rows[0])
+    assert (tmp_path / "g.train/samples/epoch_001.png").exists() and (tmp_path / "g.train/losses.png").exists()
+    # Resume: one more epoch continues from the saved state (2 metric rows, step count grows).
+    card2 = train({**cfg, "epochs": 2}, weights, tmp_path / "g.train", "cpu", command="test", progress=False)
+    assert card2["epochs"] == 2 and card2["steps"] > card["steps"]
+    assert len((tmp_path / "g.train/metrics.jsonl").read_text().splitlines()) == 2
+    # A state from another recipe is refused, not silently mixed.
+    with pytest.raises(InputError, match="another config"):
+        train({**cfg, "epochs": 3, "lr_g": 1e-3}, weights, tmp_path / "g.train", "cpu", progress=False)
+
+
+def test_recipe_overrides_and_dry_run(repo):
+    cfg = resolve_config("gpu-full", {"objective": "dcgan", "resolution": "144x256", "epochs": 3})
+    assert cfg["resolution"] == [144, 256] and cfg["gan_mode"] == "vanilla" and cfg["epochs"] == 3
+    with pytest.raises(InputError, match="unknown training option"):
+        resolve_config("cpu-small", {"learning_rate": 1})
+    with pytest.raises(InputError, match="unknown preset"):
+        resolve_config("tpu-huge")
+    out = subprocess.run([sys.executable, str(repo / "scripts/train_generator.py"), "--preset", "cpu-small",
+                          "--set", "lr_g=0.0003", "--resolution", "144x256", "--dry-run"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    shown = json.loads(out.stdout)
+    assert shown["lr_g"] == 0.0003 and shown["resolution"] == [144, 256] and shown["preset"] == "cpu-small"
+    bad = subprocess.run([sys.executable, str(repo / "scripts/train_generator.py"), "--set", "nope=1", "--dry-run"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and "Traceback" not in bad.stderr
+
+
+def test_offline_fid():
+    from karyospectrum.fid import fid, frechet_distance, inception_path
+
+    assert inception_path().name == "default_1.pt" and inception_path().stat().st_size > 50e6
+    # Closed form for 1-d Gaussians: (m1-m2)^2 + s1 + s2 - 2 sqrt(s1 s2).
+    assert frechet_distance((np.zeros(1), np.eye(1) * 4), (np.ones(1) * 3, np.eye(1))) == pytest.approx(9 + 4 + 1 - 4)
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 255, (12, 32, 32, 3), dtype=np.uint8)
+    b = np.full_like(a, 128)
+    assert fid(a, a) == pytest.approx(0.0, abs=1e-3)
+    assert fid(a, b) > 50
+
+
+def _save_generator(path, arch="resizeconv", latent_dim=8, resolution=(16, 16), ngf=4, kind="generator"):
+    G = init_weights(define_G(arch, latent_dim, resolution, ngf)).eval()
+    card = {"kind": kind, "arch": arch, "latent_dim": latent_dim, "resolution": list(resolution),
+            "generator": {"ngf": ngf, "norm": "batch"}}
+    save_checkpoint(path, G.state_dict(), card, half=True)
+    return G
+
+
+def test_checkpoint_round_trip(tmp_path):
+    G = _save_generator(tmp_path / "g.safetensors")
+    G2, card = generator_from_checkpoint(tmp_path / "g.safetensors")
+    assert card["latent_dim"] == 8
+    for (k, a), (_, b) in zip(G.state_dict().items(), G2.state_dict().items()):
+        if a.is_floating_point():
+            assert torch.equal(a.half().float(), b), k  # exactly the fp16 weights
+    z = torch.randn(3, 8)
+    with torch.no_grad():
+        assert torch.allclose(G(z), G2(z), atol=2e-2)
+
+
+def test_wrong_or_corrupt_checkpoints_are_refused(tmp_path):
+    _save_generator(tmp_path / "cls.safetensors", kind="classifier")
+    with pytest.raises(InputError, match="expected a generator"):
+        generator_from_checkpoint(tmp_path / "cls.safetensors")
+    _save_generator(tmp_path / "g.safetensors")
+    card = json.loads((tmp_path / "g.json").read_text())
+    (tmp_path / "g.json").write_text(json.dumps({**card, "generator": {"ngf": 8, "norm": "batch"}}))
+    with pytest.raises(InputError, match="do not fit"):
+        generator_from_checkpoint(tmp_path / "g.safetensors")
+    (tmp_path / "g.json").write_text(json.dumps({**card, "arch": "unet256"}))
+    with pytest.raises(InputError, match="unknown generator architecture"):
+        generator_from_checkpoint(tmp_path / "g.safetensors")
+    (tmp_path / "g.json").write_text(json.dumps(card))
+    data = (tmp_path / "g.safetensors").read_bytes()
+    (tmp_path / "g.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="corrupt"):
+        generator_from_checkpoint(tmp_path / "g.safetensors")
+    with pytest.raises(InputError, match="not found"):
+        generator_from_checkpoint(tmp_path / "missing.safetensors")
