@@ -43,8 +43,11 @@ def run(main: Callable[[list[str] | None], int | None], argv: list[str] | None =
     try:
         code = main(argv)
     except InputError as err:
-        log.debug("input error", exc_info=True)
+        # the one line goes to stderr and into the job's log file, never a traceback
+        record = logging.LogRecord("karyospectrum", logging.ERROR, __file__, 0, f"error: {err}", None, None)
         for h in logging.getLogger().handlers:
+            if isinstance(h, logging.FileHandler):
+                h.emit(record)
             h.flush()
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

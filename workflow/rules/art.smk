@@ -1,8 +1,8 @@
 # Rules of the art stage: latents -> tiles (one PNG per sample x chromosome x present copy).
 
 
-def art_targets():
-    return expand("results/tiles/{cohort}", cohort=COHORTS)
+# The tiles folder of every cohort (a lambda, not a def: snakemake --lint flags functions beside rules).
+art_targets = lambda: expand("results/tiles/{cohort}", cohort=COHORTS)
 
 
 rule generate:
@@ -16,17 +16,17 @@ rule generate:
         "logs/generate/{cohort}.log",
     benchmark:
         "benchmarks/generate/{cohort}.tsv"
-    params:
-        batch_size=config["generator"]["batch_size"],
-        device=config["generator"]["device"],
-        autocast="" if config["generator"]["autocast"] else "--no-autocast",
-        compress=config["generator"]["png_compress_level"],
     conda:
         "../../envs/art.yaml"
     threads: 2
     resources:
         gpu=1,
         mem_mb=4000,
+    params:
+        batch_size=config["generator"]["batch_size"],
+        device=config["generator"]["device"],
+        autocast="" if config["generator"]["autocast"] else "--no-autocast",
+        compress=config["generator"]["png_compress_level"],
     shell:
         "python {SCRIPTS}/generate.py --latents {input.latents} --checkpoint {input.checkpoint}"
         " --out {output} --batch-size {params.batch_size} --device {params.device} {params.autocast}"

@@ -44,6 +44,13 @@ def cohort_samples(cohort):
     return list(samples.loc[samples["cohort"] == cohort, "sample"])
 
 
+def latent_af_table():
+    """The allele-frequency table hash_latents centres with, when latent.centering is af_table."""
+    if config["latent"]["centering"] == "af_table":
+        return config["latent"]["af_table"]
+    return []
+
+
 def genome_targets():
     return expand("results/latents/{cohort}/{chrom}.npz", cohort=COHORTS, chrom=CHROMOSOMES)
 

@@ -28,7 +28,8 @@ rule parse_vcf:
 
 rule hash_latents:
     input:
-        "results/genotypes/{cohort}/{chrom}.npz",
+        genotypes="results/genotypes/{cohort}/{chrom}.npz",
+        af_table=latent_af_table(),
     output:
         "results/latents/{cohort}/{chrom}.npz",
     log:
@@ -39,15 +40,18 @@ rule hash_latents:
         dim=config["latent"]["dim"],
         key=config["latent"]["key"],
         centering=config["latent"]["centering"],
-        af_table=f"--af-table {config['latent']['af_table']}" if config["latent"]["af_table"] else "",
+        af_table=lambda wildcards, input: f"--af-table {input.af_table}" if input.af_table else "",
+        alpha=config["latent"]["alpha"],
+        min_af=config["latent"]["min_af"],
     conda:
         "../../envs/genome.yaml"
     threads: 1
     resources:
         mem_mb=2000,
     shell:
-        "python {SCRIPTS}/hash_latents.py --genotypes {input} --out {output} --dim {params.dim}"
-        " --key {params.key:q} --centering {params.centering} {params.af_table} --log {log}"
+        "python {SCRIPTS}/hash_latents.py --genotypes {input.genotypes} --out {output} --dim {params.dim}"
+        " --key {params.key:q} --centering {params.centering} {params.af_table}"
+        " --alpha {params.alpha} --min-af {params.min_af} --log {log}"
 
 
 rule genotypes:
@@ -58,3 +62,21 @@ rule genotypes:
 rule latents:
     input:
         genome_targets(),
+
+
+rule af_table:
+    input:
+        expand("results/genotypes/{{cohort}}/{chrom}.npz", chrom=CHROMOSOMES),
+    output:
+        "results/af/{cohort}.tsv",
+    log:
+        "logs/af_table/{cohort}.log",
+    benchmark:
+        "benchmarks/af_table/{cohort}.tsv"
+    conda:
+        "../../envs/genome.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    shell:
+        "python {SCRIPTS}/af_table.py --genotypes {input} --out {output} --log {log}"

@@ -51,9 +51,11 @@ import shlex
 
 rule train_generator:
     input:
-        data=[config["train_generator"]["data"]]
-        if config["train_generator"]["data"] != "default"
-        else [],
+        data=(
+            [config["train_generator"]["data"]]
+            if config["train_generator"]["data"] != "default"
+            else []
+        ),
     output:
         weights="results/models/generator.safetensors",
         card="results/models/generator.json",
@@ -68,6 +70,12 @@ rule train_generator:
         "logs/train_generator/generator.log",
     benchmark:
         "benchmarks/train_generator/generator.tsv"
+    conda:
+        "../../envs/art.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
     params:
         preset=config["train_generator"]["preset"],
         data=config["train_generator"]["data"],
@@ -75,12 +83,6 @@ rule train_generator:
             "--set " + shlex.quote(f"{k}={json.dumps(v)}")
             for k, v in config["train_generator"]["overrides"].items()
         ),
-    conda:
-        "../../envs/art.yaml"
-    threads: 2
-    resources:
-        gpu=1,
-        mem_mb=8000,
     shell:
         "python {SCRIPTS}/train_generator.py --preset {params.preset} --data {params.data:q} {params.overrides}"
         " --out {output.weights} --threads {threads} --no-progress --log {log}"
