@@ -35,10 +35,9 @@ def main(argv=None):
 
     import numpy as np
     import torch
-
+    from karyospectrum import CHROMOSOMES
     from karyospectrum.classifier import Classifier, init_checkpoint
     from karyospectrum.synthetic import render_chromosome
-    from karyospectrum import CHROMOSOMES
 
     torch.set_num_threads(args.threads)
     ckpt = Path(args.checkpoint)

@@ -24,7 +24,6 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 def eval_data(clf, folder: Path, group_column: str | None, only_test: bool, split: dict):
     import numpy as np
-
     from karyospectrum import classifier as C
     from karyospectrum.karyotype import score_cells
 
@@ -33,7 +32,9 @@ def eval_data(clf, folder: Path, group_column: str | None, only_test: bool, spli
     if col not in m.columns:
         col = "cell_id"
     if only_test:
-        part = C.split_groups(m[split.get("group_column", col)], split["val_frac"], split["test_frac"], split["seed"])
+        part = C.split_groups(
+            m[split.get("group_column", col)], split["val_frac"], split["test_frac"], split["seed"]
+        )
         m = m[part == "test"]
     probs = clf.predict([C.load_grey(f) for f in m.file], batch=128)
     y = np.array([C.CLASS_INDEX[c] for c in m.chrom])
@@ -44,7 +45,6 @@ def eval_data(clf, folder: Path, group_column: str | None, only_test: bool, spli
 
 def eval_spreads(n: int, touching: float, size: int):
     import numpy as np
-
     from karyospectrum.crop import box_precision_recall, segment
     from karyospectrum.synthetic import render_spread
 
@@ -66,7 +66,9 @@ def main(argv=None):
     p.add_argument("--data", action="append", default=[], help="folder with manifest.csv (repeatable)")
     p.add_argument("--group-column", help="cell column (default: the card's)")
     p.add_argument("--spreads", type=int, default=0, help="synthetic spreads for crop box precision/recall")
-    p.add_argument("--touching", type=float, default=0.15, help="share of chromosomes placed touching another")
+    p.add_argument(
+        "--touching", type=float, default=0.15, help="share of chromosomes placed touching another"
+    )
     p.add_argument("--spread-size", type=int, default=900)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="auto")
@@ -81,7 +83,11 @@ def main(argv=None):
         card = clf.card
         trained_on = card.get("data", {}).get("manifest", "").split("/")[0]
         split = card.get("data", {}).get("split_params") or {
-            "group_column": "cell_id", "val_frac": 0.1, "test_frac": 0.15, "seed": card.get("recipe", {}).get("seed", 0)}
+            "group_column": "cell_id",
+            "val_frac": 0.1,
+            "test_frac": 0.15,
+            "seed": card.get("recipe", {}).get("seed", 0),
+        }
         out["model"] = {"arch": card.get("arch"), "size": card.get("size"), "trained_on": trained_on}
         for d in args.data:
             folder = Path(d)
@@ -90,16 +96,22 @@ def main(argv=None):
             res["seconds"] = round(time.time() - t, 1)
             out["data"].append(res)
         print(f"\n{card.get('arch')} @ {card.get('size')} px ({Path(args.checkpoint).name})\n")
-        print("| data | subset | cells | crops | crop-level | cell-level | cells all right | cells 46,XX/XY |")
+        print(
+            "| data | subset | cells | crops | crop-level | cell-level | cells all right | cells 46,XX/XY |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for r in out["data"]:
-            print(f"| {r['data']} | {r['subset']} | {r['cells']} | {r['crops']} | {r['crop_accuracy']:.2%} | "
-                  f"{r['cell_level_accuracy']:.2%} | {r['cells_all_correct']:.2%} | {r['cells_fitting_46']} |")
+            print(
+                f"| {r['data']} | {r['subset']} | {r['cells']} | {r['crops']} | {r['crop_accuracy']:.2%} | "
+                f"{r['cell_level_accuracy']:.2%} | {r['cells_all_correct']:.2%} | {r['cells_fitting_46']} |"
+            )
     if args.spreads:
         out["spreads"] = eval_spreads(args.spreads, args.touching, args.spread_size)
         s = out["spreads"]
-        print(f"\ncrop boxes on {s['spreads']} synthetic spreads ({s['touching']:.0%} placed touching), IoU >= 0.5: "
-              f"precision {s['precision']:.3f}, recall {s['recall']:.3f}")
+        print(
+            f"\ncrop boxes on {s['spreads']} synthetic spreads ({s['touching']:.0%} placed touching), IoU >= 0.5: "
+            f"precision {s['precision']:.3f}, recall {s['recall']:.3f}"
+        )
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
     return 0

@@ -20,7 +20,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-
 from karyospectrum import CHROMOSOMES  # noqa: E402
 from karyospectrum.cli import InputError, run, setup_logging  # noqa: E402
 
@@ -36,8 +35,12 @@ def parse_args(argv):
     p.add_argument("--folder", help="folder of crops")
     p.add_argument("--layout", help="layout.json of an art karyogram (with --image)")
     p.add_argument("--image", help="one crop, a spread (--spread) or the karyogram PNG of --layout")
-    p.add_argument("--spread", action="store_true", help="--image is a metaphase spread: segment, then classify")
-    p.add_argument("--group-by", default="", help="manifest column naming the cell: joint cell-level assignment")
+    p.add_argument(
+        "--spread", action="store_true", help="--image is a metaphase spread: segment, then classify"
+    )
+    p.add_argument(
+        "--group-by", default="", help="manifest column naming the cell: joint cell-level assignment"
+    )
     p.add_argument("--as-cell", action="store_true", help="treat all crops of --folder as one cell")
     p.add_argument("--out", help="TSV (default: stdout)")
     p.add_argument("--karyogram", help="sorted karyogram PNG of the predictions")
@@ -83,7 +86,12 @@ def folder_manifest(folder: str):
     if not files:
         raise InputError(folder, "no images in the folder")
     rel = [f.relative_to(root) for f in files]
-    chrom = [r.parts[0].removeprefix("chr") if len(r.parts) > 1 and r.parts[0].removeprefix("chr") in CHROMOSOMES else "" for r in rel]
+    chrom = [
+        r.parts[0].removeprefix("chr")
+        if len(r.parts) > 1 and r.parts[0].removeprefix("chr") in CHROMOSOMES
+        else ""
+        for r in rel
+    ]
     m = pd.DataFrame({"path": [str(r) for r in rel], "file": [str(f) for f in files]})
     if any(chrom):
         m["chrom"] = chrom
@@ -130,12 +138,20 @@ def legibility_table(paths, out):
         try:
             s = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as err:
-            raise InputError(path, f"not a classify summary ({err})")
-        rows.append({"sample": Path(path).stem, "boxes": s.get("boxes", 0), "legibility": s.get("legibility", ""),
-                     "legibility_cell_level": s.get("legibility_cell_level", "")})
+            raise InputError(path, f"not a classify summary ({err})") from err
+        rows.append(
+            {
+                "sample": Path(path).stem,
+                "boxes": s.get("boxes", 0),
+                "legibility": s.get("legibility", ""),
+                "legibility_cell_level": s.get("legibility_cell_level", ""),
+            }
+        )
     write_table(rows, out, ["sample", "boxes", "legibility", "legibility_cell_level"])
     if rows:
-        log.info("mean legibility %.3f over %d karyograms", np.mean([r["legibility"] for r in rows]), len(rows))
+        log.info(
+            "mean legibility %.3f over %d karyograms", np.mean([r["legibility"] for r in rows]), len(rows)
+        )
 
 
 def main(argv=None):
@@ -158,9 +174,9 @@ def main(argv=None):
             layout = json.loads(Path(args.layout).read_text())
             boxes = layout["boxes"]
         except FileNotFoundError:
-            raise InputError(args.layout, "layout not found")
+            raise InputError(args.layout, "layout not found") from None
         except (json.JSONDecodeError, KeyError, TypeError) as err:
-            raise InputError(args.layout, f"not a karyogram layout ({type(err).__name__}: {err})")
+            raise InputError(args.layout, f"not a karyogram layout ({type(err).__name__}: {err})") from err
         grey = to_grey(open_image(args.image))
         crops = crop_boxes(grey, boxes)
         probs = clf.predict(crops, batch=args.batch)
@@ -183,14 +199,20 @@ def main(argv=None):
             "sample": layout.get("sample"),
             "boxes": len(rows),
             "legibility": round(legible, 4),
-            "legibility_cell_level": round(float(np.mean([a == r["expected"] for a, r in zip(call.labels, rows)])), 4)
+            "legibility_cell_level": round(
+                float(np.mean([a == r["expected"] for a, r in zip(call.labels, rows)])), 4
+            )
             if rows
             else 0.0,
             "checkpoint": Path(args.checkpoint).name,
         }
         log.info("legibility %.3f (%d boxes)", legible, len(rows))
         write_table(rows, args.out, ["box", "copy", "pred", "prob", "top3", "expected"])
-        karyo_images, karyo_labels, karyo_probs = crops, [r["pred"] for r in rows], probs.max(1) if len(rows) else []
+        karyo_images, karyo_labels, karyo_probs = (
+            crops,
+            [r["pred"] for r in rows],
+            probs.max(1) if len(rows) else [],
+        )
     elif args.image and args.spread:
         from karyospectrum.imaging import open_image, to_grey
 
@@ -216,7 +238,9 @@ def main(argv=None):
         if args.as_cell and not group:
             m["cell"], group = "all", "cell"
         rows, crops, probs, labels, summary = classify_table(clf, m, group, args.batch)
-        cols = ["path", "pred", "prob", "top3"] + (["expected"] if "expected" in (rows[0] if rows else {}) else [])
+        cols = ["path", "pred", "prob", "top3"] + (
+            ["expected"] if "expected" in (rows[0] if rows else {}) else []
+        )
         cols += ["cell", "assigned", "cell_fits"] if group else []
         write_table(rows, args.out, cols)
         karyo_images, karyo_labels, karyo_probs = crops, labels, probs.max(1)

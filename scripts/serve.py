@@ -34,10 +34,9 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     setup_logging(args.log)
-    from werkzeug.serving import make_server
-
     from karyospectrum.api import create_app
     from karyospectrum.classifier import Classifier
+    from werkzeug.serving import make_server
 
     clf = Classifier.load(args.checkpoint, device=args.device, threads=args.threads)
     app = create_app(clf, max_upload=int(args.max_upload_mb * 1024 * 1024), max_pixels=args.max_pixels)

@@ -18,7 +18,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-
 from karyospectrum import CHROMOSOMES  # noqa: E402
 from karyospectrum.cli import InputError, run, setup_logging  # noqa: E402
 
@@ -43,7 +42,9 @@ def parse_args(argv):
     p.add_argument("--weight-decay", type=float)
     p.add_argument("--step-size", type=int, help="StepLR: epochs between lr x gamma")
     p.add_argument("--gamma", type=float)
-    p.add_argument("--schedule", choices=["step", "time"], help="StepLR, or cosine over --max-minutes (cpu preset)")
+    p.add_argument(
+        "--schedule", choices=["step", "time"], help="StepLR, or cosine over --max-minutes (cpu preset)"
+    )
     p.add_argument("--patience", type=int, help="early stopping patience (epochs)")
     p.add_argument("--max-minutes", type=float, help="wall-clock budget; 0 = none")
     p.add_argument("--limit", type=int, default=0, help="use at most this many training crops (smoke tests)")
@@ -73,7 +74,6 @@ def confusion_png(path, y, pred):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     from karyospectrum.io import atomic_path
 
     k = len(CHROMOSOMES)
@@ -89,7 +89,15 @@ def confusion_png(path, y, pred):
     for i in range(k):
         for j in range(k):
             if cm[i, j]:
-                ax.text(j, i, cm[i, j], ha="center", va="center", fontsize=5, color="w" if norm[i, j] > 0.5 else "k")
+                ax.text(
+                    j,
+                    i,
+                    cm[i, j],
+                    ha="center",
+                    va="center",
+                    fontsize=5,
+                    color="w" if norm[i, j] > 0.5 else "k",
+                )
     ax.set_title("classifier confusion on unseen cells (crop level)")
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
@@ -128,7 +136,6 @@ def main(argv=None):
 
     import pandas as pd
     import torch
-
     from karyospectrum.checkpoints import save_checkpoint
     from karyospectrum.devices import pick_device, set_threads
     from karyospectrum.io import write_text
@@ -180,7 +187,9 @@ def main(argv=None):
             for i, c in enumerate(CHROMOSOMES):
                 sel = y == i
                 if sel.any():
-                    per.append(f"{c}\t{int(sel.sum())}\t{(pred[sel] == i).mean():.4f}\t{(labels[sel] == i).mean():.4f}")
+                    per.append(
+                        f"{c}\t{int(sel.sum())}\t{(pred[sel] == i).mean():.4f}\t{(labels[sel] == i).mean():.4f}"
+                    )
             if args.per_class:
                 write_text(args.per_class, "\n".join(per) + "\n")
             if args.confusion:
@@ -205,15 +214,20 @@ def main(argv=None):
             "crops": int(len(m)),
             "split": f"by {args.group_column} (sha1 hash of seed:{args.group_column}, seed {args.seed}); "
             f"test {args.test_frac} of cells never seen, val {args.val_frac} for early stopping",
-            "split_params": {"group_column": args.group_column, "val_frac": args.val_frac,
-                             "test_frac": args.test_frac, "seed": args.seed},
+            "split_params": {
+                "group_column": args.group_column,
+                "val_frac": args.val_frac,
+                "test_frac": args.test_frac,
+                "seed": args.seed,
+            },
             "cells": {k: int(v) for k, v in counts.items()},
             "note": "real G-banded crops; see ../shared/data/chromosomes/README.md (no licence file upstream)",
             "heldout": [Path(h).parent.name for h in args.heldout],
         },
         "metrics": metrics,
         "cell_level": "linear_sum_assignment per cell: each autosome twice, XX or XY, extra copies penalised",
-        "command": "python scripts/train_classifier.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
+        "command": "python scripts/train_classifier.py "
+        + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
         "torch": torch.__version__,
     }
     save_checkpoint(args.out, model.state_dict(), card, half=True)

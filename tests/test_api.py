@@ -13,12 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from karyospectrum import CHROMOSOMES
 from karyospectrum.api import create_app
 from karyospectrum.classifier import Classifier, init_checkpoint
 from karyospectrum.synthetic import render_chromosome, render_spread
+from PIL import Image
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +42,20 @@ def bomb_png(w=50_000, h=50_000) -> bytes:
     """A tiny PNG whose header claims w x h pixels (a decompression bomb)."""
 
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     ihdr = struct.pack(">IIBBBBB", w, h, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 CROP = png_bytes(render_chromosome("3", np.random.default_rng(0)))
@@ -58,7 +67,9 @@ def test_health(client):
 
 
 def test_classify_multipart_and_raw_body(client):
-    r = client.post("/classify", data={"image": (io.BytesIO(CROP), "c.png")}, content_type="multipart/form-data")
+    r = client.post(
+        "/classify", data={"image": (io.BytesIO(CROP), "c.png")}, content_type="multipart/form-data"
+    )
     assert r.status_code == 200, r.json
     assert r.json["pred"] in CHROMOSOMES and len(r.json["top3"]) == 3
     assert 0 < r.json["prob"] <= 1
@@ -90,8 +101,11 @@ def test_wrong_method_and_path_are_json(client):
 
 def test_karyotype_of_a_spread(client):
     img, truth = render_spread(np.random.default_rng(7), size=(700, 700))
-    r = client.post("/karyotype", data={"image": (io.BytesIO(png_bytes(img)), "s.png")},
-                    content_type="multipart/form-data")
+    r = client.post(
+        "/karyotype",
+        data={"image": (io.BytesIO(png_bytes(img)), "s.png")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200, r.json
     body = r.json
     assert abs(body["n"] - len(truth)) <= 3 and len(body["boxes"]) == body["n"]
@@ -105,7 +119,9 @@ def test_uploads_are_not_written_to_disk(client, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     big = png_bytes(np.random.default_rng(1).integers(0, 255, (900, 900), dtype=np.uint8))  # > 500 kB spool
     assert len(big) > 600_000
-    r = client.post("/classify", data={"image": (io.BytesIO(big), "big.png")}, content_type="multipart/form-data")
+    r = client.post(
+        "/classify", data={"image": (io.BytesIO(big), "big.png")}, content_type="multipart/form-data"
+    )
     assert r.status_code == 200
     assert list(tmp_path.iterdir()) == []
 

@@ -8,20 +8,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from karyospectrum import CHROMOSOMES
 from karyospectrum import classifier as C
 from karyospectrum.checkpoints import load_checkpoint, save_checkpoint
 from karyospectrum.cli import InputError
 from karyospectrum.synthetic import render_chromosome
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "resources" / "models" / "classifier.safetensors"
 REAL = REPO.parent / "shared" / "data" / "chromosomes"
 
 
-@pytest.mark.parametrize("arch,size", [("resnet18", 48), ("resnet50", 48), ("vgg16", 32), ("inception_v3", 80)])
+@pytest.mark.parametrize(
+    "arch,size", [("resnet18", 48), ("resnet50", 48), ("vgg16", 32), ("inception_v3", 80)]
+)
 def test_models_take_one_channel_and_give_24_classes(arch, size):
     import torch
 
@@ -41,7 +42,14 @@ def test_unknown_arch_and_preset_are_refused():
 def test_presets_keep_the_original_recipe():
     gpu = C.recipe_from("gpu")
     assert (gpu.size, gpu.batch, gpu.lr, gpu.weight_decay, gpu.step_size, gpu.gamma, gpu.patience) == (
-        224, 16, 1e-4, 1e-5, 30, 0.1, 10)
+        224,
+        16,
+        1e-4,
+        1e-5,
+        30,
+        0.1,
+        10,
+    )
     assert gpu.optimizer == "adam" and gpu.blur_sigma == (0.1, 5.0)
     assert C.recipe_from("cpu").size <= 96
     assert C.default_size("inception_v3") == 299
@@ -108,9 +116,23 @@ def synthetic_set(n_per_class, size, seed=0):
 
 def test_training_learns_synthetic_chromosomes(tmp_path):
     x, y = synthetic_set(2, 32)
-    r = C.recipe_from("cpu", size=32, epochs=12, batch=16, lr=2e-3, blur_p=0.0, rotation=0.0, translate=0.0,
-                      scale=(1.0, 1.0), brightness=0.0, contrast=0.0, hflip=False, patience=50, max_minutes=0,
-                      schedule="step")
+    r = C.recipe_from(
+        "cpu",
+        size=32,
+        epochs=12,
+        batch=16,
+        lr=2e-3,
+        blur_p=0.0,
+        rotation=0.0,
+        translate=0.0,
+        scale=(1.0, 1.0),
+        brightness=0.0,
+        contrast=0.0,
+        hflip=False,
+        patience=50,
+        max_minutes=0,
+        schedule="step",
+    )
     model, hist = C.train(r, x, y, x, y, "cpu", metrics_path=tmp_path / "m.jsonl", progress=False)
     assert len(hist) == 12
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]
@@ -151,17 +173,43 @@ def write_crops(root: Path, cells=2, chroms=("1", "7", "21", "X")):
 
 
 def run_script(name, *args):
-    return subprocess.run([sys.executable, str(REPO / "scripts" / name), *map(str, args)],
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / name), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_train_classifier_cli_writes_card_and_metrics(tmp_path):
     manifest = write_crops(tmp_path / "data", cells=12)
     out = tmp_path / "m" / "clf.safetensors"
-    r = run_script("train_classifier.py", "--manifest", manifest, "--size", "32", "--epochs", "1",
-                   "--val-frac", "0.25", "--test-frac", "0.25", "--out", out, "--metrics", tmp_path / "m.jsonl",
-                   "--confusion", tmp_path / "cm.png", "--per-class", tmp_path / "pc.tsv", "--threads", "1",
-                   "--no-progress", "--heldout", manifest)
+    r = run_script(
+        "train_classifier.py",
+        "--manifest",
+        manifest,
+        "--size",
+        "32",
+        "--epochs",
+        "1",
+        "--val-frac",
+        "0.25",
+        "--test-frac",
+        "0.25",
+        "--out",
+        out,
+        "--metrics",
+        tmp_path / "m.jsonl",
+        "--confusion",
+        tmp_path / "cm.png",
+        "--per-class",
+        tmp_path / "pc.tsv",
+        "--threads",
+        "1",
+        "--no-progress",
+        "--heldout",
+        manifest,
+    )
     assert r.returncode == 0, r.stderr
     state, card = load_checkpoint(out, kind="classifier", arch="resnet18")
     assert card["classes"] == CHROMOSOMES and card["size"] == 32
@@ -171,7 +219,9 @@ def test_train_classifier_cli_writes_card_and_metrics(tmp_path):
     assert {"crop_accuracy", "cell_level_accuracy"} <= set(card["metrics"]["test_cells"])
     assert Image.open(tmp_path / "cm.png").size[0] > 100
     assert (tmp_path / "pc.tsv").read_text().startswith("chrom\tcrops")
-    dry = run_script("train_classifier.py", "--manifest", manifest, "--out", out, "--preset", "gpu", "--dry-run")
+    dry = run_script(
+        "train_classifier.py", "--manifest", manifest, "--out", out, "--preset", "gpu", "--dry-run"
+    )
     assert json.loads(dry.stdout)["size"] == 224
 
 
@@ -182,11 +232,33 @@ def test_classify_cli_manifest_layout_and_bad_input(tmp_path):
     ckpt = tmp_path / "clf.safetensors"
     C.init_checkpoint(ckpt, size=32)
     out = tmp_path / "out.tsv"
-    r = run_script("classify.py", "--checkpoint", ckpt, "--manifest", manifest, "--group-by", "cell_id",
-                   "--out", out, "--summary", tmp_path / "s.json", "--karyogram", tmp_path / "k.png")
+    r = run_script(
+        "classify.py",
+        "--checkpoint",
+        ckpt,
+        "--manifest",
+        manifest,
+        "--group-by",
+        "cell_id",
+        "--out",
+        out,
+        "--summary",
+        tmp_path / "s.json",
+        "--karyogram",
+        tmp_path / "k.png",
+    )
     assert r.returncode == 0, r.stderr
     lines = out.read_text().splitlines()
-    assert lines[0].split("\t") == ["path", "pred", "prob", "top3", "expected", "cell", "assigned", "cell_fits"]
+    assert lines[0].split("\t") == [
+        "path",
+        "pred",
+        "prob",
+        "top3",
+        "expected",
+        "cell",
+        "assigned",
+        "cell_fits",
+    ]
     assert len(lines) == 9
     first = lines[1].split("\t")
     assert first[0] == "images/1/c0_1.png" and first[1] in CHROMOSOMES and len(first[3].split(",")) == 3
@@ -199,8 +271,19 @@ def test_classify_cli_manifest_layout_and_bad_input(tmp_path):
     img, layout = render_karyogram(pics, title="S1", shaped=False)
     img.save(tmp_path / "S1.png")
     (tmp_path / "S1.layout.json").write_text(json.dumps(layout))
-    r = run_script("classify.py", "--checkpoint", ckpt, "--layout", tmp_path / "S1.layout.json",
-                   "--image", tmp_path / "S1.png", "--out", tmp_path / "S1.tsv", "--summary", tmp_path / "S1.json")
+    r = run_script(
+        "classify.py",
+        "--checkpoint",
+        ckpt,
+        "--layout",
+        tmp_path / "S1.layout.json",
+        "--image",
+        tmp_path / "S1.png",
+        "--out",
+        tmp_path / "S1.tsv",
+        "--summary",
+        tmp_path / "S1.json",
+    )
     assert r.returncode == 0, r.stderr
     rows = (tmp_path / "S1.tsv").read_text().splitlines()
     assert rows[0].split("\t") == ["box", "copy", "pred", "prob", "top3", "expected"] and len(rows) == 7
@@ -212,7 +295,9 @@ def test_classify_cli_manifest_layout_and_bad_input(tmp_path):
     r = run_script("classify.py", "--checkpoint", ckpt, "--image", tmp_path / "bad.png")
     assert r.returncode == 2 and r.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "Traceback" not in r.stderr and "not an image" in r.stderr
-    r = run_script("classify.py", "--checkpoint", tmp_path / "none.safetensors", "--image", tmp_path / "S1.png")
+    r = run_script(
+        "classify.py", "--checkpoint", tmp_path / "none.safetensors", "--image", tmp_path / "S1.png"
+    )
     assert r.returncode == 2 and "checkpoint not found" in r.stderr
 
 
@@ -229,8 +314,10 @@ def test_bundled_classifier_card():
     assert clf.predict([render_chromosome("5")]).shape == (1, 24)
 
 
-@pytest.mark.skipif(not (BUNDLED.exists() and (REAL / "seed-gband").is_dir()),
-                    reason="needs the bundled classifier and ../shared/data/chromosomes (not in the repo)")
+@pytest.mark.skipif(
+    not (BUNDLED.exists() and (REAL / "seed-gband").is_dir()),
+    reason="needs the bundled classifier and ../shared/data/chromosomes (not in the repo)",
+)
 def test_bundled_classifier_reads_real_crops():
     m = C.read_manifest(REAL / "seed-gband" / "manifest.csv").groupby("chrom").head(2)
     clf = C.Classifier.load(BUNDLED, device="cpu")
@@ -242,7 +329,6 @@ def test_bundled_classifier_reads_real_crops():
 def test_classify_input_rule_runs_on_a_folder_a_manifest_and_a_spread(tmp_path):
     """Rule classify_input via the Snakemake CLI: one TSV + sorted karyogram per configured input."""
     import yaml
-
     from karyospectrum.synthetic import render_spread
 
     data = tmp_path / "data"
@@ -253,15 +339,41 @@ def test_classify_input_rule_runs_on_a_folder_a_manifest_and_a_spread(tmp_path):
     (tmp_path / "samples.tsv").write_text("sample\tcohort\tvcf\nS1\tc1\tnone.vcf.gz\n")
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     cfg["samples"] = str(tmp_path / "samples.tsv")
-    cfg["classifier"].update(checkpoint=str(tmp_path / "clf.safetensors"), group_by="",
-                             inputs=[str(data / "images"), str(manifest), str(tmp_path / "spread.png")])
+    cfg["classifier"].update(
+        checkpoint=str(tmp_path / "clf.safetensors"),
+        group_by="",
+        inputs=[str(data / "images"), str(manifest), str(tmp_path / "spread.png")],
+    )
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     # the rules call `python`: the one running the tests
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    targets = [f"results/classify/inputs/{n}.{e}" for n in ("images", "manifest", "spread") for e in ("tsv", "karyogram.png")]
-    r = subprocess.run([sys.executable, "-m", "snakemake", *targets, "-s", str(REPO / "workflow" / "Snakefile"),
-                        "--directory", str(tmp_path), "--configfile", str(tmp_path / "config.yaml"), "--cores", "2",
-                        "--resources", "gpu=1"], capture_output=True, text=True, timeout=600, env=env)
+    targets = [
+        f"results/classify/inputs/{n}.{e}"
+        for n in ("images", "manifest", "spread")
+        for e in ("tsv", "karyogram.png")
+    ]
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            *targets,
+            "-s",
+            str(REPO / "workflow" / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(tmp_path / "config.yaml"),
+            "--cores",
+            "2",
+            "--resources",
+            "gpu=1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     folder = (tmp_path / targets[0]).read_text().splitlines()
     assert folder[0].split("\t")[:5] == ["path", "pred", "prob", "top3", "expected"] and len(folder) == 5

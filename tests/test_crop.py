@@ -1,10 +1,9 @@
 """Crop step: segmentation of synthetic spreads (box precision/recall), splitting, straightening."""
 
 import numpy as np
-from PIL import Image
-
 from karyospectrum.crop import box_precision_recall, crop_boxes, iou, segment, straighten
 from karyospectrum.synthetic import render_chromosome, render_spread
+from PIL import Image
 
 
 def test_spread_box_precision_recall():

@@ -45,7 +45,7 @@ def test_generator_step_moves_the_generator():
 
 
 def test_tiny_training_run_writes_everything_and_resumes(tmp_path):
-    cfg = toy_config("wgangp", epochs=1, epoch_images=64, fid_samples=8, workers=1)
+    cfg = toy_config("wgangp", epochs=1, epoch_images=64, fid_samples=8, workers=1, n_critic=2)
     weights = tmp_path / "g.safetensors"
     card = train(cfg, weights, tmp_path / "g.train", "cpu", command="test", progress=False)
     for key in ("kind", "arch", "latent_dim", "resolution", "hyper_parameters", "training_data", "epochs",

@@ -1,7 +1,6 @@
 """Cell-level karyotyping: joint assignment fixes argmax errors, and aneuploid cells are reported."""
 
 import numpy as np
-
 from karyospectrum import AUTOSOMES, CHROMOSOMES
 from karyospectrum.karyotype import assign_cell, assign_groups, karyotype_string
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from karyospectrum import CHROMOSOMES
 from karyospectrum.synthetic import band_profile, render_cell, render_chromosome, render_spread
 

@@ -66,8 +66,14 @@ def create_app(classifier, max_upload: int = MAX_UPLOAD, max_pixels: int = MAX_P
     @app.get("/health")
     def health():
         card = classifier.card
-        return jsonify({"status": "ok", "arch": card.get("arch"), "size": card.get("size"),
-                        "classes": len(classifier.classes)})
+        return jsonify(
+            {
+                "status": "ok",
+                "arch": card.get("arch"),
+                "size": card.get("size"),
+                "classes": len(classifier.classes),
+            }
+        )
 
     @app.post("/classify")
     def classify():
@@ -76,8 +82,13 @@ def create_app(classifier, max_upload: int = MAX_UPLOAD, max_pixels: int = MAX_P
         grey = upload_image()
         probs = classifier.predict([grey])
         top = top_k(probs)[0]
-        return jsonify({"pred": top[0][0], "prob": round(top[0][1], 4),
-                        "top3": [{"chrom": c, "prob": round(p, 4)} for c, p in top]})
+        return jsonify(
+            {
+                "pred": top[0][0],
+                "prob": round(top[0][1], 4),
+                "top3": [{"chrom": c, "prob": round(p, 4)} for c, p in top],
+            }
+        )
 
     @app.post("/karyotype")
     def karyotype():
@@ -86,8 +97,14 @@ def create_app(classifier, max_upload: int = MAX_UPLOAD, max_pixels: int = MAX_P
         grey = upload_image()
         res = read_spread(classifier, grey)
         call = res["call"]
-        body = {"n": len(res["boxes"]), "boxes": res["boxes"], "karyotype": call.karyotype, "fits": call.fits,
-                "sex": call.sex, "karyogram_png": None}
+        body = {
+            "n": len(res["boxes"]),
+            "boxes": res["boxes"],
+            "karyotype": call.karyotype,
+            "fits": call.fits,
+            "sex": call.sex,
+            "karyogram_png": None,
+        }
         if res["boxes"]:
             img, _ = sorted_karyogram([c.image for c in res["crops"]], call.labels, call.probs)
             buf = io.BytesIO()

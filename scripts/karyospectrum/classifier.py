@@ -65,7 +65,9 @@ PRESETS = {
     # The original recipe at full resolution: for a GPU.
     "gpu": {},
     # Small input and a faster schedule so ResNet18 trains from scratch on 2 shared CPU cores.
-    "cpu": dict(size=64, epochs=30, batch=32, lr=1e-3, schedule="time", patience=6, max_minutes=50.0, amp=True),
+    "cpu": dict(
+        size=64, epochs=30, batch=32, lr=1e-3, schedule="time", patience=6, max_minutes=50.0, amp=True
+    ),
 }
 
 
@@ -163,7 +165,7 @@ def read_manifest(path: str | Path, need_chrom: bool = True):
     try:
         m = pd.read_csv(path, dtype=str).fillna("")
     except Exception as err:  # pandas raises several parser errors
-        raise InputError(path, f"not a readable CSV ({str(err).splitlines()[0]})")
+        raise InputError(path, f"not a readable CSV ({str(err).splitlines()[0]})") from err
     if "path" not in m.columns:
         raise InputError(path, "manifest has no 'path' column")
     if need_chrom and "chrom" not in m.columns:
@@ -215,9 +217,7 @@ def augment(x, r: Recipe, gen):
     tx, ty = unif(-r.translate, r.translate) * 2, unif(-r.translate, r.translate) * 2
     flip = torch.where(torch.rand(n, generator=gen) < (0.5 if r.hflip else 0.0), -1.0, 1.0)
     cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
-    theta = torch.stack(
-        [torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1
-    )
+    theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1)
     grid = F.affine_grid(theta, x.shape, align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     b = unif(1 - r.brightness, 1 + r.brightness).view(n, 1, 1, 1)
@@ -398,7 +398,9 @@ def train(
                 sched.step()
             probs = predict_squares(model, val_x, device)
             val_acc = float((probs.argmax(1) == val_y).mean()) if len(val_y) else 0.0
-            val_loss = float(-np.log(probs[np.arange(len(val_y)), val_y] + 1e-9).mean()) if len(val_y) else 0.0
+            val_loss = (
+                float(-np.log(probs[np.arange(len(val_y)), val_y] + 1e-9).mean()) if len(val_y) else 0.0
+            )
             rec = {
                 "epoch": epoch,
                 "lr": opt.param_groups[0]["lr"],

@@ -129,7 +129,12 @@ def segment(
             ys, xs = np.nonzero(part)
             if len(ys) < min_area:
                 continue
-            box = (sl[1].start + xs.min(), sl[0].start + ys.min(), sl[1].start + xs.max() + 1, sl[0].start + ys.max() + 1)
+            box = (
+                sl[1].start + xs.min(),
+                sl[0].start + ys.min(),
+                sl[1].start + xs.max() + 1,
+                sl[0].start + ys.max() + 1,
+            )
             img, angle = straighten(grey[sl], part)
             crops.append(Crop(box, img, int(part.sum()), angle, split=n_parts > 1))
     crops.sort(key=lambda c: (c.box[1] // 50, c.box[0]))
@@ -169,8 +174,14 @@ def box_precision_recall(pred, truth, min_iou: float = 0.5) -> dict:
 
     pred, truth = [_as_tuple(b) for b in pred], [_as_tuple(b) for b in truth]
     if not pred or not truth:
-        return {"precision": 0.0 if pred else 1.0, "recall": 0.0 if truth else 1.0, "matched": 0,
-                "predicted": len(pred), "truth": len(truth), "matches": []}
+        return {
+            "precision": 0.0 if pred else 1.0,
+            "recall": 0.0 if truth else 1.0,
+            "matched": 0,
+            "predicted": len(pred),
+            "truth": len(truth),
+            "matches": [],
+        }
     m = np.array([[iou(p, t) for t in truth] for p in pred])
     rows, cols = linear_sum_assignment(-m)
     matches = [(int(r), int(c)) for r, c in zip(rows, cols) if m[r, c] >= min_iou]

@@ -137,7 +137,7 @@ def plot_metrics(metrics: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     ep = [m["epoch"] for m in metrics]
     ax.plot(ep, [m["loss_d"] for m in metrics], "o-", label="D / critic loss")
-    ax.plot(ep, [m["loss_g"] for m in metrics], "s-", label="G loss")
+    ax.plot(ep, [np.nan if m.get("loss_g") is None else m["loss_g"] for m in metrics], "s-", label="G loss")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     fids = [(m["epoch"], m["fid"]) for m in metrics if m.get("fid") is not None]
@@ -259,12 +259,11 @@ class GANTrainer:
     def compute_fid(self, real_feats) -> float:
         import torch
 
-        from .fid import feature_stats, frechet_distance, inception_features
+        from .fid import fid_from_features, inception_features
 
         n = len(real_feats)
         z = torch.randn(n, self.cfg["latent_dim"], generator=torch.Generator().manual_seed(self.cfg["seed"] + 3))
-        fake = inception_features(self.sample(z), self.device)
-        return frechet_distance(feature_stats(real_feats), feature_stats(fake))
+        return fid_from_features(real_feats, inception_features(self.sample(z), self.device))
 
     # -- state ----------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -342,7 +341,7 @@ def train(cfg: dict, out_weights: Path, train_dir: Path, device, resume: bool = 
         bar.close()
         trainer.epoch += 1
         dt = time.time() - e0
-        row = {"epoch": trainer.epoch, "step": trainer.step, **{k: sums[k] / counts[k] for k in sums},
+        row = {"epoch": trainer.epoch, "step": trainer.step, "loss_g": None, **{k: sums[k] / counts[k] for k in sums},
                "images_per_s": per_epoch * bs / dt, "seconds": dt}
         elapsed_min = (time.time() - started + seconds_before) / 60
         last = trainer.epoch >= cfg["epochs"] or (cfg["time_limit_min"] and elapsed_min >= cfg["time_limit_min"])

@@ -339,24 +339,36 @@ def read_chromosome(
 
     n_s = len(samples)
     records = iter(records)
+    # bound a chunk by genotype cells, so memory does not grow with the cohort either
+    cap = max(64, min(options.chunk_size, CHUNK_CELLS // max(1, n_s)))
+    alleles = np.empty((cap, n_s, 2), dtype=np.int8)
+    phase = np.empty((cap, n_s), dtype=np.int8)
+    identity = bool((order == np.arange(n_s)).all())
     state = {"rec_no": 0, "last_pos": 0}
     htslib: list[str] = []
     while True:
         # read one chunk of records with htslib's stderr captured; process it outside
         with captured_stderr() as messages:
-            batch = _read_batch(records, options, counts, state, path, contig or chrom)
+            meta = _read_batch(records, options, counts, state, path, contig or chrom, alleles, phase)
         htslib += messages
-        if not batch:
+        if not meta:
             break
-        yield _batch_to_chunk(batch, order, n_s, counts)
+        n = len(meta)
+        a, ph = (alleles[:n], phase[:n]) if identity else (alleles[:n, order], phase[:n, order])
+        yield _to_chunk(meta, a, ph, counts)
     if htslib:
         counts["htslib_messages"] += len(htslib)
         log.warning("htslib printed %d message(s) while reading %s", len(htslib), path.name)
 
 
-def _read_batch(records, options: ParseOptions, counts, state: dict, path: Path, chrom: str) -> list[tuple]:
-    """Up to ``chunk_size`` kept records as (pos, chrom, ref, alts, genotype array)."""
-    batch = []
+CHUNK_CELLS = 8_000_000  # records x samples per chunk: 16 MB of int8 haplotypes
+
+
+def _read_batch(records, options: ParseOptions, counts, state: dict, path: Path, chrom: str,
+                alleles: np.ndarray, phase: np.ndarray) -> list[tuple]:
+    """Fill ``alleles``/``phase`` with up to their length of kept records; return their (pos, chrom, ref, alts)."""
+    meta = []
+    cap = len(alleles)
     for v in records:
         state["rec_no"] += 1
         pos = v.POS
@@ -385,50 +397,57 @@ def _read_batch(records, options: ParseOptions, counts, state: dict, path: Path,
             gt = v.genotype.array()
         except Exception:  # noqa: BLE001 - cyvcf2 raises a bare Exception
             raise InputError(path, f"record {state['rec_no']} on {chrom}: no readable GT") from None
-        batch.append((pos, v.CHROM, ref, alts, gt))
-        if len(batch) >= options.chunk_size:
-            break
-    return batch
-
-
-def _batch_to_chunk(batch: list[tuple], order: np.ndarray, n_s: int, counts) -> Chunk:
-    """Vectorized: stack genotype arrays, reorder samples, split multi-allelic sites."""
-    gts = []
-    for _, _, _, _, gt in batch:
-        if gt.shape[1] == 2:  # all haploid: one allele column plus the phase flag
-            gt = np.stack([gt[:, 0], np.full(len(gt), ABSENT, gt.dtype), gt[:, 1]], axis=1)
-        elif gt.shape[1] > 3:  # polyploid: keep the first two copies, count it
+        i = len(meta)
+        width = gt.shape[1]
+        if width == 3:
+            alleles[i] = gt[:, :2]
+        elif width == 2:  # all haploid: one allele column plus the phase flag
+            alleles[i, :, 0] = gt[:, 0]
+            alleles[i, :, 1] = ABSENT
+        else:  # polyploid: keep the first two copies, and count it
             counts["polyploid_calls_truncated"] += int((gt[:, 2:-1] != ABSENT).any(axis=1).sum())
-            gt = gt[:, [0, 1, -1]]
-        gts.append(gt)
-    g = np.stack(gts)[:, order, :]  # [records, samples, 3]
-    alleles, phase = g[:, :, :2], g[:, :, 2]
+            alleles[i] = gt[:, :2]
+        phase[i] = gt[:, -1]
+        meta.append((pos, v.CHROM, ref, alts))
+        if len(meta) == cap:
+            break
+    return meta
+
+
+def _to_chunk(meta: list[tuple], alleles: np.ndarray, phase: np.ndarray, counts) -> Chunk:
+    """A chunk from filled buffers: phasing, split multi-allelic sites, variant keys (vectorized)."""
     full_diploid = (alleles >= 0).all(axis=2)
-    phased = bool(phase[full_diploid].all())
-    n_alts = np.fromiter((len(b[3]) for b in batch), dtype=np.intp, count=len(batch))
-    rows = np.repeat(np.arange(len(batch)), n_alts)
-    alt_index = np.concatenate([np.arange(1, k + 1) for k in n_alts]).astype(alleles.dtype)
-    a = alleles[rows]
+    phased = not bool(((phase == 0) & full_diploid).any())
+    n_alts = np.fromiter((len(m[3]) for m in meta), dtype=np.intp, count=len(meta))
+    positions = np.fromiter((m[0] for m in meta), dtype=np.int64, count=len(meta))
     if (n_alts > 1).any():
-        a = np.where(a < 0, a, a == alt_index[:, None, None])
-    keys = [
-        f"{harmonize(c)}:{pos}:{ref.upper()}:{alt.upper()}" for pos, c, ref, alts, _ in batch for alt in alts
-    ]
-    positions = np.fromiter((b[0] for b in batch), dtype=np.int64, count=len(batch))[rows]
-    counts["snps"] += len(rows)
-    return Chunk(positions, np.array(keys, dtype=str), a.astype(np.int8), phased)
+        rows = np.repeat(np.arange(len(meta)), n_alts)
+        alt_index = np.concatenate([np.arange(1, k + 1) for k in n_alts]).astype(np.int8)
+        a = alleles[rows]
+        haplotypes = np.where(a < 0, a, a == alt_index[:, None, None]).astype(np.int8)
+        positions = positions[rows]
+    else:
+        haplotypes = alleles.copy()  # the buffers are reused for the next chunk
+    keys = [f"{harmonize(c)}:{pos}:{ref.upper()}:{alt.upper()}" for pos, c, ref, alts in meta for alt in alts]
+    counts["snps"] += len(keys)
+    return Chunk(positions, np.array(keys, dtype=str), haplotypes, phased)
 
 
-def summarize_calls(chunk: Chunk, counts: collections.Counter) -> None:
-    """Count call categories of one chunk (haploid, missing, mixed ploidy) for the log."""
+def summarize_calls(chunk: Chunk, counts: collections.Counter) -> np.ndarray:
+    """Count call categories of one chunk for the log; return each sample's ploidy in it."""
     h = chunk.haplotypes
     haploid = h[:, :, 1] == ABSENT
-    counts["haploid_calls"] += int(haploid.sum())
-    counts["missing_calls"] += int((h == MISSING).any(axis=2).sum())
-    mixed = haploid.any(axis=1) & (~haploid).any(axis=1)
-    counts["mixed_ploidy_sites"] += int(mixed.sum())
+    missing = (h == MISSING).any(axis=2)
+    n_haploid = haploid.sum(axis=0)
+    counts["haploid_calls"] += int(n_haploid.sum())
+    counts["missing_calls"] += int(missing.sum())
+    counts["mixed_ploidy_sites"] += int((haploid.any(axis=1) & ~haploid.all(axis=1)).sum())
     if not chunk.phased:
         counts["unphased_chunks"] += 1
+    n = len(h)
+    # diploid where any call has two copies; haploid where all are haploid; 0 if never called
+    called = (~missing).sum(axis=0)
+    return np.where(called == 0, 0, np.where(n_haploid < n, 2, 1)).astype(np.int8)
 
 
 # ----------------------------------------------------------------------------- the intermediate file
@@ -448,10 +467,7 @@ def write_genotypes(out: str | Path, chrom: str, samples: list[str], chunks: Ite
     with atomic_path(out, suffix=".npz") as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
             for i, chunk in enumerate(chunks):
-                summarize_calls(chunk, counts)
-                present = (chunk.haplotypes != ABSENT).sum(axis=2)
-                called = (chunk.haplotypes >= 0).any(axis=2)
-                ploidy = np.maximum(ploidy, np.where(called, present, 0).max(axis=0).astype(np.int8))
+                ploidy = np.maximum(ploidy, summarize_calls(chunk, counts))
                 phased &= chunk.phased
                 _write_array(zf, f"chunk{i:05d}_positions", chunk.positions)
                 _write_array(zf, f"chunk{i:05d}_variant_keys", chunk.variant_keys)

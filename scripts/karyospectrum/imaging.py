@@ -55,12 +55,12 @@ def open_image(source, name: str | None = None, max_bytes: int = MAX_BYTES, max_
             raise InputError(name, "image has no pixels")
         img.load()
     except Image.DecompressionBombError as err:
-        raise InputError(name, f"image too large (decompression bomb: {str(err).split('.')[0]})")
+        raise InputError(name, f"image too large (decompression bomb: {str(err).split('.')[0]})") from err
     except UnidentifiedImageError:
-        raise InputError(name, "not an image (unrecognised format)")
+        raise InputError(name, "not an image (unrecognised format)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         msg = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise InputError(name, f"not a decodable image ({msg})")
+        raise InputError(name, f"not a decodable image ({msg})") from None
     return img
 
 

@@ -169,7 +169,9 @@ def score_cells(probs: np.ndarray, y: np.ndarray, groups, penalty: float = EXTRA
         "cells": int(len(calls)),
         "crop_accuracy": round(float((probs.argmax(1) == y).mean()), 4),
         "cell_level_accuracy": round(float((idx == y).mean()), 4),
-        "cells_all_correct": round(float(np.mean([(idx[groups == g] == y[groups == g]).all() for g in calls])), 4),
+        "cells_all_correct": round(
+            float(np.mean([(idx[groups == g] == y[groups == g]).all() for g in calls])), 4
+        ),
         "cells_fitting_46": int(sum(c.fits for c in calls.values())),
         "labels": idx,
     }

@@ -6,8 +6,9 @@ keyed BLAKE2b hash of its variant key; the sum over the chromosome's sites is sc
 the generator sees its prior, N(0, I). The cosine of two latents then estimates the two
 genomes' relatedness (about 0.5 for parent-child and full siblings, about 0 for strangers).
 
-Exactness: projections are quantized to multiples of 2**-16 and summed in float64, where such
-sums are exact, so the result does not depend on BLAS threads, chunking or sample order.
+Exactness: projections are quantized to multiples of 2**-8 and summed in float32 blocks small
+enough that every partial sum is representable (then in float64), so each sum is exact and the
+result does not depend on BLAS threads, summation order, chunking or sample order.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from .io import save_npz
 log = logging.getLogger("karyospectrum.latents")
 
 DEFAULT_KEY = "karyospectrum-public-key-v1"  # PUBLIC: latents made with it can be compared by anyone
-QUANTUM = 2.0**-16
-BLOCK = 2048  # sites per matmul block: bounds the float64 copy of the genotypes
+QUANTUM = 2.0**-8
+BLOCK = 2048  # sites per matmul block at most
+EXACT_F32 = 2.0**15  # |partial sums| below this stay exact in float32 on the 2**-8 grid
 CENTERINGS = ("cohort", "af_table", "none")
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -185,12 +187,16 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
         c = 1 if phased else 2
         var_sum += float(np.sum(c * p[idx] * (1 - p[idx]) * w**2))
         n_used += len(idx)
-        for b in range(0, len(idx), BLOCK):
-            sl = slice(b, b + BLOCK)
+        # float32 is exact while every partial sum stays below EXACT_F32; "none" needs float64 for sq
+        dtype = np.float64 if settings.centering == "none" else np.float32
+        qmax = max(float(np.abs(q).max(initial=0.0)), 1.0)
+        block = int(max(1, min(BLOCK, EXACT_F32 // (2 * qmax))))
+        q32 = q.astype(dtype)
+        for b in range(0, len(idx), block):
+            sl = slice(b, b + block)
             x = calls[:, idx[sl]]
-            called = x >= 0
-            xv = np.where(called, x, 0).astype(np.float64)
-            acc += xv @ q[sl]
+            xv = np.where(x >= 0, x, 0).astype(dtype)
+            acc += xv @ q32[sl]
             if settings.centering != "none":
                 # expected allele count of each call: (present copies) x p; missing calls add 0
                 k = _copies_called(h[idx[sl]], phased)
@@ -198,9 +204,9 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
                 if (k == k.flat[0]).all():  # no missing or haploid calls: skip the second matmul
                     acc -= k.flat[0] * v.sum(axis=0)
                 else:
-                    acc -= k @ v
+                    acc -= k.astype(dtype) @ v.astype(dtype)
             else:
-                sq += xv**2 @ quantize((q[sl] ** 2).sum(axis=1))
+                sq += xv**2 @ (q[sl] ** 2).sum(axis=1)
     if table is not None:
         # table sites that the VCF does not list are taken as homozygous reference (x = 0)
         absent = sorted(set(table) - seen_table_keys)
@@ -260,12 +266,12 @@ def _frequencies(chunk, settings: LatentSettings, table, seen: set) -> tuple[np.
 
 
 def _copies_called(h: np.ndarray, phased: bool) -> np.ndarray:
-    """float64 [samples*copies, sites]: how many allele copies were called (0 where missing)."""
+    """int8 [samples*copies, sites]: how many allele copies were called (0 where missing)."""
     if phased:
-        return (h >= 0).transpose(1, 2, 0).reshape(h.shape[1] * 2, -1).astype(np.float64)
+        return (h >= 0).transpose(1, 2, 0).reshape(h.shape[1] * 2, -1).astype(np.int8)
     n_present = (h != ABSENT).sum(axis=2)
     missing = (h == -1).any(axis=2)
-    return np.where(missing, 0, n_present).T.astype(np.float64)
+    return np.where(missing, 0, n_present).T.astype(np.int8)
 
 
 def write_af_table(genotype_files: list[str | Path], out: str | Path) -> int:

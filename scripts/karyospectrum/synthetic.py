@@ -95,7 +95,9 @@ def render_cell(rng: np.random.Generator, sex: str = "XY", scale: float | None =
     for chrom, copy in chroms:
         rel = chrom_sizes()[chrom] / chrom_sizes()["1"]
         length = CHROM1_LENGTH * rel * scale * rng.uniform(0.92, 1.08) + 8
-        img = render_chromosome(chrom, rng, length=length, width=width * rng.uniform(0.9, 1.1), condense_blur=merge)
+        img = render_chromosome(
+            chrom, rng, length=length, width=width * rng.uniform(0.9, 1.1), condense_blur=merge
+        )
         out.append((chrom, copy, img))
     return out
 
@@ -124,7 +126,9 @@ def render_spread(
     order = rng.permutation(len(crops))
     for i in order:
         chrom, copy, img = crops[i]
-        rot = Image.fromarray(img).rotate(rng.uniform(0, 360), resample=Image.BILINEAR, expand=True, fillcolor=255)
+        rot = Image.fromarray(img).rotate(
+            rng.uniform(0, 360), resample=Image.BILINEAR, expand=True, fillcolor=255
+        )
         a = np.asarray(rot)
         mask = a < 235
         ys, xs = np.nonzero(mask)
@@ -142,7 +146,9 @@ def render_spread(
                 if (region & mask).any():
                     continue
                 # touch: within 2 px of another chromosome's ink; apart: at least 6 px from all of them
-                if mode == "any" or (mode == "touch") == _near(occupied, y0, x0, mask, 2 if mode == "touch" else 6):
+                if mode == "any" or (mode == "touch") == _near(
+                    occupied, y0, x0, mask, 2 if mode == "touch" else 6
+                ):
                     placed = (y0, x0)
                     break
             if placed:

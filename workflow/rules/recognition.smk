@@ -19,7 +19,11 @@ if len(CLASSIFY_INPUTS) != len(config["classifier"]["inputs"]):
 def classify_input_flags(wildcards):
     path = CLASSIFY_INPUTS[wildcards.input]
     if Path(path).is_dir():
-        return f"--folder {path} --as-cell" if config["classifier"]["group_by"] == "" else f"--folder {path}"
+        return (
+            f"--folder {path} --as-cell"
+            if config["classifier"]["group_by"] == ""
+            else f"--folder {path}"
+        )
     if path.lower().endswith(".csv"):
         group = config["classifier"]["group_by"]
         return f"--manifest {path}" + (f" --group-by {group}" if group else "")
@@ -32,7 +36,9 @@ def recognition_targets():
         targets += expand("results/classify/{sample}.tsv", sample=samples.index)
         targets += ["results/classify/legibility.tsv"]
     targets += expand(
-        "results/classify/inputs/{input}.{ext}", input=CLASSIFY_INPUTS, ext=["tsv", "karyogram.png"]
+        "results/classify/inputs/{input}.{ext}",
+        input=CLASSIFY_INPUTS,
+        ext=["tsv", "karyogram.png"],
     )
     return targets
 
@@ -45,20 +51,20 @@ rule classify:
     output:
         tsv="results/classify/{sample}.tsv",
         summary="results/classify/{sample}.json",
-    wildcard_constraints:
-        sample="|".join(re.escape(s) for s in samples.index) or "NO_SAMPLES",
     log:
         "logs/classify/{sample}.log",
     benchmark:
         "benchmarks/classify/{sample}.tsv"
-    params:
-        device=config["classifier"]["device"],
+    wildcard_constraints:
+        sample="|".join(re.escape(s) for s in samples.index) or "NO_SAMPLES",
     conda:
         "../../envs/recognition.yaml"
     threads: 2
     resources:
         gpu=1,
         mem_mb=3000,
+    params:
+        device=config["classifier"]["device"],
     shell:
         "python {SCRIPTS}/classify.py --checkpoint {input.checkpoint} --layout {input.layout} --image {input.png}"
         " --out {output.tsv} --summary {output.summary} --device {params.device} --threads {threads} --log {log}"
@@ -108,15 +114,15 @@ rule classify_input:
         "logs/classify_input/{input}.log",
     benchmark:
         "benchmarks/classify_input/{input}.tsv"
-    params:
-        flags=classify_input_flags,
-        device=config["classifier"]["device"],
     conda:
         "../../envs/recognition.yaml"
     threads: 2
     resources:
         gpu=1,
         mem_mb=4000,
+    params:
+        flags=classify_input_flags,
+        device=config["classifier"]["device"],
     shell:
         "python {SCRIPTS}/classify.py --checkpoint {input.checkpoint} {params.flags} --out {output.tsv}"
         " --karyogram {output.karyogram} --summary {output.summary} --title {wildcards.input}"

@@ -6,7 +6,9 @@
 rule train_classifier:
     input:
         manifest=str(Path(config["train_classifier"]["data"], "manifest.csv")),
-        heldout=[str(Path(d, "manifest.csv")) for d in config["train_classifier"]["heldout"]],
+        heldout=[
+            str(Path(d, "manifest.csv")) for d in config["train_classifier"]["heldout"]
+        ],
     output:
         weights="results/models/classifier.safetensors",
         card="results/models/classifier.json",
@@ -21,6 +23,12 @@ rule train_classifier:
         "logs/train_classifier/classifier.log",
     benchmark:
         "benchmarks/train_classifier/classifier.tsv"
+    conda:
+        "../../envs/recognition.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=8000,
     params:
         preset=config["train_classifier"]["preset"],
         arch=config["train_classifier"]["arch"],
@@ -30,12 +38,6 @@ rule train_classifier:
         seed=config["train_classifier"]["seed"],
         heldout=lambda wc, input: " ".join(f"--heldout {h}" for h in input.heldout),
         extra=config["train_classifier"]["extra_args"],
-    conda:
-        "../../envs/recognition.yaml"
-    threads: 2
-    resources:
-        gpu=1,
-        mem_mb=8000,
     shell:
         "python {SCRIPTS}/train_classifier.py --manifest {input.manifest} --group-column {params.group}"
         " --val-frac {params.val_frac} --test-frac {params.test_frac} --seed {params.seed}"
