@@ -53,7 +53,7 @@ def main():
     p.add_argument("--tiles", type=int, default=192, help="tiles per measurement")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--compress-level", type=int, default=1)
-    p.add_argument("--presets", nargs="+", default=["gpu-full", "cpu-small"])
+    p.add_argument("--presets", nargs="+", default=["gpu-full", "cpu-256", "cpu-small"])
     args = p.parse_args()
 
     import torch

@@ -157,3 +157,28 @@ def test_real_server_on_loopback_under_concurrent_requests(classifier):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_open_image_checks_files(tmp_path):
+    from karyospectrum.cli import InputError
+    from karyospectrum.imaging import open_image, to_grey
+
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "bomb.png").write_bytes(bomb_png())
+    for path, words in [
+        (tmp_path / "none.png", "not found"),
+        (tmp_path / "empty.png", "empty"),
+        (tmp_path, "folder"),
+        (tmp_path / "bomb.png", "too large"),
+    ]:
+        with pytest.raises(InputError, match=words):
+            open_image(path)
+    with pytest.raises(InputError, match="too large"):
+        open_image(CROP, max_bytes=100)
+    # 16-bit grey is rescaled, RGBA is composited onto white
+    buf = io.BytesIO()
+    Image.fromarray((np.arange(200, dtype=np.uint16).reshape(10, 20) * 300)).save(buf, format="PNG")
+    g = to_grey(open_image(buf.getvalue()))
+    assert g.dtype == np.uint8 and g.min() == 0 and g.max() == 255
+    rgba = Image.new("RGBA", (4, 4), (0, 0, 0, 0))
+    assert to_grey(rgba).min() == 255

@@ -43,6 +43,9 @@ PRESETS = {
     # The seed's size (256 px) on a GPU.
     "gpu-full": dict(_COMMON, arch="resizeconv", objective="wgangp", resolution=[256, 256], ngf=32, ndf=32,
                      batch_size=64, epochs=100, epoch_images=50000, fid_samples=5000, fid_every=10, workers=8),
+    # 256 px but light (8 channels at full size): paints >= 30 tiles/s on 2 CPU cores.
+    "cpu-256": dict(_COMMON, arch="resizeconv", objective="dcgan", resolution=[256, 256], ngf=8, ndf=8,
+                    batch_size=32, epochs=20, epoch_images=8192, fid_samples=1000, fid_every=5),
     # Standard DCGAN (transposed convolutions) at 64 px, for comparison.
     "dcgan-64": dict(_COMMON, arch="dcgan", objective="dcgan", resolution=[64, 64], ngf=64, ndf=64,
                      batch_size=128, epochs=25, epoch_images=50000, fid_samples=5000, fid_every=5),

@@ -277,8 +277,10 @@ class Chunk:
     @property
     def dosage(self) -> np.ndarray:
         """int8 [v, s] alt-allele count; -1 where any present copy is missing."""
-        d = (self.haplotypes == 1).sum(axis=2, dtype=np.int8)
-        d[(self.haplotypes == MISSING).any(axis=2)] = -1
+        h0, h1 = self.haplotypes[..., 0], self.haplotypes[..., 1]
+        # elementwise on the two copies: numpy's reductions over a length-2 axis are slow
+        d = (h0 == 1).astype(np.int8) + (h1 == 1)
+        d[(h0 == MISSING) | (h1 == MISSING)] = -1
         return d
 
 
@@ -416,7 +418,7 @@ def _read_batch(records, options: ParseOptions, counts, state: dict, path: Path,
 
 def _to_chunk(meta: list[tuple], alleles: np.ndarray, phase: np.ndarray, counts) -> Chunk:
     """A chunk from filled buffers: phasing, split multi-allelic sites, variant keys (vectorized)."""
-    full_diploid = (alleles >= 0).all(axis=2)
+    full_diploid = (alleles[..., 0] >= 0) & (alleles[..., 1] >= 0)
     phased = not bool(((phase == 0) & full_diploid).any())
     n_alts = np.fromiter((len(m[3]) for m in meta), dtype=np.intp, count=len(meta))
     positions = np.fromiter((m[0] for m in meta), dtype=np.int64, count=len(meta))
@@ -437,8 +439,8 @@ def summarize_calls(chunk: Chunk, counts: collections.Counter) -> np.ndarray:
     """Count call categories of one chunk for the log; return each sample's ploidy in it."""
     h = chunk.haplotypes
     haploid = h[:, :, 1] == ABSENT
-    missing = (h == MISSING).any(axis=2)
-    n_haploid = haploid.sum(axis=0)
+    missing = (h[..., 0] == MISSING) | (h[..., 1] == MISSING)
+    n_haploid = np.count_nonzero(haploid, axis=0)
     counts["haploid_calls"] += int(n_haploid.sum())
     counts["missing_calls"] += int(missing.sum())
     counts["mixed_ploidy_sites"] += int((haploid.any(axis=1) & ~haploid.all(axis=1)).sum())
@@ -446,7 +448,7 @@ def summarize_calls(chunk: Chunk, counts: collections.Counter) -> np.ndarray:
         counts["unphased_chunks"] += 1
     n = len(h)
     # diploid where any call has two copies; haploid where all are haploid; 0 if never called
-    called = (~missing).sum(axis=0)
+    called = len(h) - np.count_nonzero(missing, axis=0)
     return np.where(called == 0, 0, np.where(n_haploid < n, 2, 1)).astype(np.int8)
 
 

@@ -69,6 +69,10 @@ def to_grey(img):
     import numpy as np
     from PIL import Image
 
+    if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit / float microscopy images: rescale
+        a = np.asarray(img, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        return np.round((a - lo) / (hi - lo or 1.0) * 255).astype(np.uint8)
     if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

@@ -173,10 +173,10 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
         h = chunk.haplotypes
         if phased:
             calls = h.transpose(1, 2, 0).reshape(n_s * 2, -1)  # [samples*copies, sites]
-            present |= (h >= 0).any(axis=0)
+            present |= np.count_nonzero(h >= 0, axis=0) > 0
         else:
-            calls = chunk.dosage.T[:, :]
-            present[:, 0] |= (chunk.dosage >= 0).any(axis=0)
+            calls = chunk.dosage.T
+            present[:, 0] |= np.count_nonzero(calls >= 0, axis=1) > 0
         p, keep = _frequencies(chunk, settings, table, seen_table_keys)
         if not keep.any():
             continue
@@ -256,8 +256,9 @@ def _frequencies(chunk, settings: LatentSettings, table, seen: set) -> tuple[np.
         p = np.nan_to_num(p)
     else:
         h = chunk.haplotypes
-        alt = (h == 1).sum(axis=(1, 2), dtype=np.int64)
-        called = (h >= 0).sum(axis=(1, 2), dtype=np.int64)
+        flat = h.reshape(len(h), -1)
+        alt = np.count_nonzero(flat == 1, axis=1)
+        called = np.count_nonzero(flat >= 0, axis=1)
         p = np.where(called > 0, alt / np.maximum(called, 1), 0.0)
         keep = called > 0
     maf = np.minimum(p, 1 - p)
@@ -269,8 +270,8 @@ def _copies_called(h: np.ndarray, phased: bool) -> np.ndarray:
     """int8 [samples*copies, sites]: how many allele copies were called (0 where missing)."""
     if phased:
         return (h >= 0).transpose(1, 2, 0).reshape(h.shape[1] * 2, -1).astype(np.int8)
-    n_present = (h != ABSENT).sum(axis=2)
-    missing = (h == -1).any(axis=2)
+    n_present = (h[..., 0] != ABSENT).astype(np.int8) + (h[..., 1] != ABSENT)
+    missing = (h[..., 0] == -1) | (h[..., 1] == -1)
     return np.where(missing, 0, n_present).T.astype(np.int8)
 
 
