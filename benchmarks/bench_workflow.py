@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
+SNAKEFILE = REPO / "workflow" / "Snakefile"
 
 
 def write_picture(src: Path, dst: str, width: int) -> None:
@@ -52,15 +53,7 @@ def main() -> int:
     for name in ("config", "resources"):
         (work / name).symlink_to(REPO / name)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    base = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "workflow" / "Snakefile"),
-        "--directory",
-        str(work),
-    ]
+    base = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(work)]
     t0 = time.perf_counter()
     run = subprocess.run(
         [*base, "--cores", str(args.cores), *args.target], env=env, capture_output=True, text=True

@@ -2,23 +2,26 @@
 """Kinship plot for a pedigree: true kinship vs latent cosine vs tile similarity, one point per pair.
 
 Latent cosine: the genome stage's kinship sketch over the autosomes (per-chromosome cosine of the
-copy-summed latents, weighted by variant count). Tile similarity: the same on the tiles (16x16 RGB, centred per chromosome
-on the cohort mean). Unrelated pairs should sit near 0, parent-child and full sibs near 2 x kinship.
+copy-summed latents, weighted by variant count, recentred). Tile similarity: the same estimator on the
+tiles (16x16 RGB pixels, centred per chromosome on the cohort's mean tile). Unrelated pairs should sit
+near 0, parent-child and full sibs near 2 x kinship.
 Only sample ids, relationships and these summaries are written: no genotype, position or rsid.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from karyospectrum import AUTOSOMES
 from karyospectrum.cli import InputError, log, run, setup_logging
-from karyospectrum.io import atomic_path, write_text
-from karyospectrum.karyogram import open_image, read_manifest
-from karyospectrum.latents import cosine, kinship_sketch, load_latents
+from karyospectrum.io import write_text
+from karyospectrum.karyogram import open_image, read_manifest, save_figure
+from karyospectrum.latents import Latents, kinship_sketch, load_latents
+from PIL import Image
 
 TRUTH_COLUMNS = ["sample_a", "sample_b", "relationship", "kinship"]
 THUMB = 16
@@ -49,39 +52,35 @@ def read_truth(path) -> pd.DataFrame:
     return truth
 
 
-def latent_cosines(paths) -> tuple[list[str], np.ndarray]:
-    """Genome-wide latent cosine of every pair over the autosomes (the genome stage's kinship sketch)."""
+def autosome_latents(paths) -> list[Latents]:
     files = [lat for lat in map(load_latents, paths) if lat.chrom.removeprefix("chr") in AUTOSOMES]
     if not files:
         raise InputError(paths[0], "no autosome among the latents files")
-    return kinship_sketch(files)
+    return files
 
 
-def tile_vectors(tiles_dir) -> dict[str, np.ndarray]:
-    """Per sample, [autosomes, pixels]: each autosome's tile (16x16 RGB, mean over copies) centred on
-    the cohort's mean tile of that autosome (a zero row where the sample has no tile)."""
+def tile_latents(tiles_dir, latents: list[Latents]) -> list[Latents]:
+    """Each autosome's tiles as if they were latents: [samples, copies, 16x16x3 pixels], centred on the
+    cohort's mean tile, with the latents' samples, copies and variant counts, so that the tile
+    similarity goes through the very estimator of the latent cosine."""
     manifest = read_manifest(tiles_dir)
-    manifest = manifest.loc[manifest["chrom"].isin(AUTOSOMES)]
-    chroms = [c for c in AUTOSOMES if c in set(manifest["chrom"])]
-    samples = sorted(set(manifest["sample"]))
-    pix = np.zeros((len(samples), len(chroms), THUMB * THUMB * 3))
-    have = np.zeros((len(samples), len(chroms)), dtype=bool)
-    for (chrom, sample), rows in manifest.groupby(["chrom", "sample"], sort=True):
-        tiles = [open_image(Path(tiles_dir) / p).resize((THUMB, THUMB)) for p in rows["path"]]
-        i, j = samples.index(sample), chroms.index(chrom)
-        pix[i, j] = np.mean([np.asarray(t, dtype=np.float64).ravel() for t in tiles], axis=0)
-        have[i, j] = True
-    for j in range(len(chroms)):
-        pix[have[:, j], j] -= pix[have[:, j], j].mean(axis=0)
-    return {s: pix[i] * have[i][:, None] for i, s in enumerate(samples)}
-
-
-def tile_similarity(vectors: dict[str, np.ndarray], a: str, b: str) -> float:
-    """Mean over the autosomes both samples have of the cosine of their centred tiles."""
-    if a not in vectors or b not in vectors:
-        return float("nan")
-    vals = [cosine(x, y) for x, y in zip(vectors[a], vectors[b]) if np.any(x) and np.any(y)]
-    return float(np.mean(vals)) if vals else float("nan")
+    out = []
+    for lat in latents:
+        rows = manifest.loc[manifest["chrom"] == lat.chrom.removeprefix("chr")]
+        copies = sorted(set(rows["copy"]))
+        pix = np.zeros((len(lat.samples), max(1, len(copies)), THUMB * THUMB * 3))
+        have = np.zeros(pix.shape[:2], dtype=bool)
+        index = {s: i for i, s in enumerate(lat.samples)}
+        for sample, copy, rel in zip(rows["sample"], rows["copy"], rows["path"]):
+            if sample in index:
+                i, k = index[sample], copies.index(copy)
+                tile = open_image(Path(tiles_dir) / rel).resize((THUMB, THUMB), Image.Resampling.BILINEAR)
+                pix[i, k] = np.asarray(tile, dtype=np.float64).ravel()
+                have[i, k] = True
+        if have.any():
+            pix[have] -= pix[have].mean(axis=0)
+        out.append(replace(lat, latents=pix, copy_present=have))
+    return out
 
 
 def plot(table: pd.DataFrame, path) -> None:
@@ -106,17 +105,17 @@ def plot(table: pd.DataFrame, path) -> None:
     for ax in axes:
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
+    save_figure(fig, path)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
     truth = read_truth(args.truth)
-    lat_samples, lat_cos = latent_cosines(args.latents)
-    index = {s: i for i, s in enumerate(lat_samples)}
-    tiles = tile_vectors(args.tiles)
+    latents = autosome_latents(args.latents)
+    samples, lat_cos = kinship_sketch(latents)
+    _, tile_sim = kinship_sketch(tile_latents(args.tiles, latents))
+    index = {s: i for i, s in enumerate(samples)}
     known = set(index)
     keep = truth["sample_a"].isin(known) & truth["sample_b"].isin(known)
     if not keep.any():
@@ -124,7 +123,7 @@ def main(argv=None) -> int:
     table = truth.loc[keep, TRUTH_COLUMNS].reset_index(drop=True)
     pairs = list(zip(table.sample_a, table.sample_b))
     table["latent_cosine"] = [float(lat_cos[index[a], index[b]]) for a, b in pairs]
-    table["tile_similarity"] = [tile_similarity(tiles, a, b) for a, b in pairs]
+    table["tile_similarity"] = [float(tile_sim[index[a], index[b]]) for a, b in pairs]
     write_text(args.tsv, table.to_csv(sep="\t", index=False, float_format="%.4f"))
     plot(table, args.png)
     summary = table.groupby("relationship")[["kinship", "latent_cosine", "tile_similarity"]].mean()

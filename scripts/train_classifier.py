@@ -47,6 +47,10 @@ def parse_args(argv):
     )
     p.add_argument("--patience", type=int, help="early stopping patience (epochs)")
     p.add_argument("--max-minutes", type=float, help="wall-clock budget; 0 = none")
+    p.add_argument(
+        "--synthetic", type=int, default=0, help="pre-train on this many synthetic crops per class"
+    )
+    p.add_argument("--synthetic-epochs", type=int, default=5, help="epochs of synthetic pre-training")
     p.add_argument("--limit", type=int, default=0, help="use at most this many training crops (smoke tests)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="weights .safetensors (the model card goes beside it)")
@@ -164,6 +168,30 @@ def main(argv=None):
     if args.metrics:
         Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)
         Path(args.metrics).write_text("")
+    init_state, pretrain = None, None
+    if args.synthetic:
+        from dataclasses import replace
+
+        from karyospectrum.synthetic import render_chromosome
+
+        rng = np.random.default_rng(args.seed)
+        sx, sy = [], []
+        for i, c in enumerate(CHROMOSOMES):
+            for _ in range(args.synthetic):
+                sx.append(
+                    np.round(C.to_square(render_chromosome(c, rng), recipe.size) * 255).astype(np.uint8)
+                )
+                sy.append(i)
+        sx, sy = np.stack(sx), np.array(sy)
+        pre = replace(recipe, epochs=args.synthetic_epochs, schedule="step", patience=args.synthetic_epochs)
+        log.info("synthetic pre-training: %d crops, %d epochs", len(sy), args.synthetic_epochs)
+        pre_model, pre_hist = C.train(pre, sx, sy, data["val"][0], data["val"][1], device, progress=False)
+        init_state = pre_model.state_dict()
+        pretrain = {
+            "crops_per_class": args.synthetic,
+            "epochs": len(pre_hist),
+            "val_acc_real_after": pre_hist[-1]["val_acc"] if pre_hist else None,
+        }
     model, history = C.train(
         recipe,
         data["train"][0],
@@ -173,6 +201,7 @@ def main(argv=None):
         device,
         metrics_path=args.metrics,
         progress=not args.no_progress,
+        init_state=init_state,
     )
     metrics = {}
     for part in ("val", "test"):
@@ -224,6 +253,7 @@ def main(argv=None):
             "note": "real G-banded crops; see ../shared/data/chromosomes/README.md (no licence file upstream)",
             "heldout": [Path(h).parent.name for h in args.heldout],
         },
+        "synthetic_pretraining": pretrain,
         "metrics": metrics,
         "cell_level": "linear_sum_assignment per cell: each autosome twice, XX or XY, extra copies penalised",
         "command": "python scripts/train_classifier.py "

@@ -13,7 +13,8 @@ import pandas as pd
 from karyospectrum import CHROMOSOMES
 from karyospectrum.cli import log, run, setup_logging
 from karyospectrum.genotypes import GenotypeFile
-from karyospectrum.io import atomic_path, write_text
+from karyospectrum.io import write_text
+from karyospectrum.karyogram import save_figure
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -64,8 +65,7 @@ def plot(table: pd.DataFrame, path) -> None:
     ax.tick_params(axis="x", rotation=90, labelsize=7)
     ax.legend(ncol=2, fontsize=6, bbox_to_anchor=(1.01, 1), loc="upper left")
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
+    save_figure(fig, path)
 
 
 def main(argv=None) -> int:

@@ -209,12 +209,17 @@ def test_train_classifier_cli_writes_card_and_metrics(tmp_path):
         "--no-progress",
         "--heldout",
         manifest,
+        "--synthetic",
+        "2",
+        "--synthetic-epochs",
+        "1",
     )
     assert r.returncode == 0, r.stderr
     state, card = load_checkpoint(out, kind="classifier", arch="resnet18")
     assert card["classes"] == CHROMOSOMES and card["size"] == 32
     assert "train_classifier.py" in card["command"] and "--manifest" in card["command"]
     assert "cell_id" in card["data"]["split"]
+    assert card["synthetic_pretraining"]["crops_per_class"] == 2
     assert set(card["metrics"]) >= {"val_cells", "test_cells", "heldout:data"}
     assert {"crop_accuracy", "cell_level_accuracy"} <= set(card["metrics"]["test_cells"])
     assert Image.open(tmp_path / "cm.png").size[0] > 100

@@ -275,7 +275,8 @@ def test_karyogram_script_and_contact_sheet(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "problem", ["no-manifest", "not-an-image", "empty-tile", "bad-column", "bad-sex", "no-dir", "duplicate-row"]
+    "problem",
+    ["no-manifest", "not-an-image", "empty-tile", "bad-column", "bad-sex", "no-dir", "duplicate-row"],
 )
 def test_bad_input_one_line_exit_2(tmp_path, problem):
     tiles = make_tiles_dir(tmp_path / "tiles", {"F": "XX"}, copies=1)
@@ -319,21 +320,22 @@ def test_bad_input_one_line_exit_2(tmp_path, problem):
 
 
 def test_kinship_report(tmp_path):
+    """Parents, a child and strangers: latents with known sharing, tiles painted linearly from them."""
     rng = np.random.default_rng(0)
-    samples = ["P1", "P2", "C1", "U1"]
-    lat_dir = tmp_path / "latents"
-    lat_dir.mkdir()
-    paths = []
-    for chrom in ("1", "2", "X"):
-        hap = {s: rng.standard_normal((2, 64)) for s in ("P1", "P2", "U1")}
+    samples = ["P1", "P2", "C1"] + [f"U{i}" for i in range(1, 8)]
+    project = rng.standard_normal((64, 8 * 8 * 3)) / 8
+    (tmp_path / "latents").mkdir()
+    paths, rows = [], []
+    for chrom in ("1", "2", "3", "X"):
+        hap = {s: rng.standard_normal((2, 64)) for s in samples if s != "C1"}
         hap["C1"] = np.stack([hap["P1"][0], hap["P2"][1]])  # one haplotype from each parent
         lat = np.stack([hap[s] for s in samples]).astype(np.float32)
-        paths.append(lat_dir / f"{chrom}.npz")
+        paths.append(tmp_path / "latents" / f"{chrom}.npz")
         np.savez(
             paths[-1],
             samples=np.array(samples),
             latents=lat,
-            copy_present=np.ones((4, 2), bool),
+            copy_present=np.ones((len(samples), 2), bool),
             chrom=np.array(chrom),
             n_variants=np.int64(100),
             dim=np.int64(64),
@@ -341,46 +343,34 @@ def test_kinship_report(tmp_path):
             centering=np.array("cohort"),
             alpha=np.float64(0.0),
         )
-    tiles = make_tiles_dir(tmp_path / "tiles", {s: "XX" for s in samples})
+        for i, sample in enumerate(samples):
+            for k in (1, 2):
+                pixels = np.clip(128 + 40 * lat[i, k - 1] @ project, 0, 255).astype(np.uint8)
+                rel = f"{sample}/{chrom}.{k}.png"
+                (tmp_path / "tiles" / sample).mkdir(parents=True, exist_ok=True)
+                Image.fromarray(pixels.reshape(8, 8, 3)).resize((32, 32), Image.BICUBIC).save(
+                    tmp_path / "tiles" / rel
+                )
+                rows.append({"sample": sample, "chrom": chrom, "copy": k, "path": rel})
+    pd.DataFrame(rows).to_csv(tmp_path / "tiles" / "manifest.tsv", sep="\t", index=False)
     truth = tmp_path / "truth.tsv"
     truth.write_text(
         "sample_a\tsample_b\trelationship\tkinship\nP1\tC1\tparent-child\t0.25\n"
-        "P2\tC1\tparent-child\t0.25\nP1\tU1\tunrelated\t0\nP1\tGHOST\tunrelated\t0\n"
+        "P2\tC1\tparent-child\t0.25\nP1\tU1\tunrelated\t0\nU2\tU3\tunrelated\t0\nP1\tGHOST\tunrelated\t0\n"
     )
-    r = run_script(
-        "kinship_report.py",
-        "--truth",
-        truth,
-        "--latents",
-        *paths,
-        "--tiles",
-        tiles,
-        "--png",
-        tmp_path / "kin.png",
-        "--tsv",
-        tmp_path / "kin.tsv",
-    )
+    out = [tmp_path / "kin.png", tmp_path / "kin.tsv"]
+    args = ["--latents", *paths, "--tiles", tmp_path / "tiles", "--png", out[0], "--tsv", out[1]]
+    r = run_script("kinship_report.py", "--truth", truth, *args)
     assert r.returncode == 0, r.stderr
-    table = pd.read_csv(tmp_path / "kin.tsv", sep="\t")
-    assert len(table) == 3
-    pc = table.loc[table.relationship == "parent-child", "latent_cosine"]
-    assert (abs(pc - 0.5) < 0.2).all()
-    assert abs(table.loc[table.relationship == "unrelated", "latent_cosine"].iloc[0]) < 0.3
-    assert Image.open(tmp_path / "kin.png").size[0] > 500
+    table = pd.read_csv(out[1], sep="\t")
+    assert len(table) == 4  # the pair with a sample outside the cohort is left out
+    related = table.relationship == "parent-child"
+    for col in ("latent_cosine", "tile_similarity"):
+        assert (abs(table.loc[related, col] - 0.5) < 0.2).all(), table
+        assert (abs(table.loc[~related, col]) < 0.25).all(), table
+    assert Image.open(out[0]).size[0] > 500
     (tmp_path / "bad.tsv").write_text("a\tb\nP1\tC1\n")
-    r = run_script(
-        "kinship_report.py",
-        "--truth",
-        tmp_path / "bad.tsv",
-        "--latents",
-        *paths,
-        "--tiles",
-        tiles,
-        "--png",
-        tmp_path / "k2.png",
-        "--tsv",
-        tmp_path / "k2.tsv",
-    )
+    r = run_script("kinship_report.py", "--truth", tmp_path / "bad.tsv", *args)
     assert r.returncode == 2 and r.stderr.startswith("error: ") and len(r.stderr.strip().splitlines()) == 1
 
 
@@ -425,23 +415,9 @@ def test_karyogram_rules_with_snakemake(tmp_path):
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["karyogram"]["pedigree_truth"] = ""
     (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    cmd = [
-        PY,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "workflow" / "Snakefile"),
-        "--directory",
-        str(work),
-        "--cores",
-        "2",
-        "--allowed-rules",
-        "karyogram",
-        "contact_sheet",
-        "karyograms",
-        "--",
-        "karyograms",
-    ]
+    snakemake = [PY, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(work)]
+    rules = ["karyogram", "contact_sheet", "karyograms"]
+    cmd = [*snakemake, "--cores", "2", "--allowed-rules", *rules, "--", "karyograms"]
     r = subprocess.run(
         cmd,
         capture_output=True,

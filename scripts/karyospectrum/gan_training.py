@@ -29,6 +29,7 @@ OBJECTIVES = {
     "wgangp": dict(gan_mode="wgangp", lr_g=1e-4, lr_d=1e-4, betas=[0.0, 0.9], n_critic=5, gp_lambda=10.0, d_norm="layer"),
 }
 
+# The rendered training set lives in RAM (epoch_images x H x W x 3 bytes: 3.9 GB for gpu-full).
 _COMMON = dict(
     latent_dim=128, g_norm="batch", data="default", procedural_fraction=0.5, seed=0, ema=0.999,
     fid_every=0, amp=True, channels_last=True, workers=2, time_limit_min=0, init="normal",
@@ -42,7 +43,7 @@ PRESETS = {
                       batch_size=32, epochs=10, epoch_images=4096, fid_samples=500, time_limit_min=18),
     # The seed's size (256 px) on a GPU.
     "gpu-full": dict(_COMMON, arch="resizeconv", objective="wgangp", resolution=[256, 256], ngf=32, ndf=32,
-                     batch_size=64, epochs=100, epoch_images=50000, fid_samples=5000, fid_every=10, workers=8),
+                     batch_size=64, epochs=200, epoch_images=20000, fid_samples=5000, fid_every=10, workers=8),
     # 256 px but light (8 channels at full size): paints >= 30 tiles/s on 2 CPU cores.
     "cpu-256": dict(_COMMON, arch="resizeconv", objective="dcgan", resolution=[256, 256], ngf=8, ndf=8,
                     batch_size=32, epochs=20, epoch_images=8192, fid_samples=1000, fid_every=5),
@@ -54,7 +55,7 @@ PRESETS = {
                             ndf=0, batch_size=32, epochs=50, epoch_images=20000, fid_samples=2000, fid_every=10),
     # Non-square: sharp 16:9 from a 9x16 base grid and square kernels.
     "wide-16x9": dict(_COMMON, arch="resizeconv", objective="wgangp", resolution=[144, 256], ngf=32, ndf=32,
-                      batch_size=64, epochs=50, epoch_images=50000, fid_samples=2000, fid_every=10),
+                      batch_size=64, epochs=100, epoch_images=20000, fid_samples=2000, fid_every=10),
 }
 
 QUALITY_NOTES = {
@@ -171,7 +172,7 @@ class GANTrainer:
                               cfg["init"]).to(self.device)
         self.D = init_weights(define_D(cfg["arch"], cfg["resolution"], cfg["ndf"], cfg["d_norm"]), cfg["init"]).to(self.device)
         self.cuda = self.device.type == "cuda"
-        if self.cuda and cfg["channels_last"]:
+        if cfg["channels_last"]:  # NHWC: faster oneDNN kernels on the CPU (~1.6x) and tensor cores on CUDA
             self.G, self.D = self.G.to(memory_format=torch.channels_last), self.D.to(memory_format=torch.channels_last)
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         betas = tuple(cfg["betas"])
@@ -245,7 +246,7 @@ class GANTrainer:
             x = images[perm[i : i + bs]].to(self.device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
             flip = torch.rand(bs, generator=self.gen) < 0.5
             x[flip.to(self.device)] = x[flip.to(self.device)].flip(-1)
-            if self.cuda and self.cfg["channels_last"]:
+            if self.cfg["channels_last"]:
                 x = x.contiguous(memory_format=torch.channels_last)
             yield x
 

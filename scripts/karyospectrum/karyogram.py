@@ -209,21 +209,25 @@ def write_png(image: Image.Image, path, dpi: int = 300) -> None:
         image.save(tmp, format="PNG", dpi=(dpi, dpi), optimize=False)
 
 
+def save_figure(fig, path) -> None:
+    """A matplotlib figure (the report plots) as a PNG, atomically and without a timestamp."""
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", metadata={"Software": None})
+
+
 def write_pdf(image: Image.Image, layout: dict, path) -> None:
-    """The karyogram as a PDF: the chromosomes as a raster, labels and title as vector text."""
+    """The karyogram as a PDF: the chromosomes as one raster at its native resolution, the labels
+    and the title as vector (TrueType, selectable) text over it."""
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # its font subsetting chatter
+    import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
     dpi = layout.get("dpi", 300)
     w, h = layout["width"], layout["height"]
     fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.imshow(np.asarray(image.convert("RGB")), extent=(0, w, h, 0), interpolation="nearest")
-    ax.set_xlim(0, w)
-    ax.set_ylim(h, 0)
-    ax.axis("off")
+    fig.figimage(np.asarray(image.convert("RGB")), xo=0, yo=0, origin="upper")
     bg = layout.get("style", {}).get("background", "#ffffff")
     texts = list(layout.get("labels", []))
     if layout.get("title"):
@@ -231,20 +235,19 @@ def write_pdf(image: Image.Image, layout: dict, path) -> None:
     for t in texts:
         # Cover the raster glyphs (drawn on plain background) with the vector text.
         x0, y0, x1, y1 = t["bbox"]
-        ax.add_patch(Rectangle((x0 - 1, y0 - 1), x1 - x0 + 2, y1 - y0 + 2, color=bg, lw=0))
-        ax.text(
-            t["x"],
-            t["y"],
+        cover = ((x0 - 1) / w, 1 - (y1 + 1) / h), (x1 - x0 + 2) / w, (y1 - y0 + 2) / h
+        fig.patches.append(Rectangle(*cover, transform=fig.transFigure, color=bg, lw=0))
+        fig.text(
+            t["x"] / w,
+            1 - t["y"] / h,
             t["text"],
-            fontsize=t["size"] * 72 / dpi * 1.0,
+            fontsize=t["size"] * 72 / dpi,
             color=t["color"],
             ha="center",
             va="top",
             family="DejaVu Sans",
         )
-    import matplotlib
-
-    # TrueType text (selectable, searchable), no timestamps (byte-stable).
+    # No timestamps: the PDF is byte-stable.
     with matplotlib.rc_context({"pdf.fonttype": 42}), atomic_path(path, suffix=".pdf") as tmp:
         fig.savefig(tmp, format="pdf", dpi=dpi, metadata={"CreationDate": None, "ModDate": None})
 
