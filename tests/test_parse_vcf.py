@@ -197,3 +197,46 @@ def test_bounded_chunks(tmp_path):
     with GenotypeFile(out) as g:
         sizes = [len(c.positions) for c in g.chunks()]
     assert sizes == [100, 100, 50]
+
+
+def test_bcf_and_text_paths_agree(tmp_path):
+    """BCF goes through cyvcf2, bgzipped text through pysam + numpy: same genotype files."""
+    import pysam
+
+    vcf = write_bgzf(tmp_path / "ok.vcf.gz", vcf_text(SAMPLES, [r for r in good_records() if "<DEL>" not in r]))
+    bcf = tmp_path / "ok.bcf"
+    with pysam.VariantFile(str(vcf)) as src, pysam.VariantFile(str(bcf), "wb", header=src.header) as dst:
+        for rec in src:
+            dst.write(rec)
+    proc, _ = parse(tmp_path, bcf, chrom="X")
+    assert proc.returncode == 0, proc.stderr
+    for chrom in ("1", "X"):
+        pa, pb = tmp_path / f"a_{chrom}.npz", tmp_path / f"b_{chrom}.npz"
+        parse_to(vcf, chrom, pa)
+        parse_to(bcf, chrom, pb)
+        with GenotypeFile(pa) as ga, GenotypeFile(pb) as gb:
+            ca, cb = list(ga.chunks()), list(gb.chunks())
+            assert len(ca) == len(cb) == 1
+            assert (ca[0].haplotypes == cb[0].haplotypes).all()
+            assert (ca[0].variant_keys == cb[0].variant_keys).all()
+            assert ga.phased == gb.phased and ga.ploidy.tolist() == gb.ploidy.tolist()
+
+
+def parse_to(vcf, chrom, out):
+    import collections
+
+    from karyospectrum.genotypes import ParseOptions, read_chromosome, write_genotypes
+
+    counts = collections.Counter()
+    write_genotypes(out, chrom, SAMPLES, read_chromosome(vcf, chrom, SAMPLES, ParseOptions(), counts), counts)
+
+
+def test_gt_with_more_format_keys_and_reordered_samples(tmp_path):
+    recs = [r.replace("\tGT\t", "\tGT:DP\t").replace("\t0|1", "\t0|1:7") for r in good_records()[:2]]
+    vcf = write_bgzf(tmp_path / "dp.vcf.gz", vcf_text(SAMPLES, recs))
+    proc, out = parse(tmp_path, vcf, samples="C,A")
+    assert proc.returncode == 0, proc.stderr
+    with GenotypeFile(out) as g:
+        c = next(g.chunks())
+        assert g.samples == ["C", "A"]
+        assert c.dosage.tolist() == [[0, 1], [1, 1]]

@@ -184,7 +184,10 @@ def ensure_index(path: Path, fmt: str) -> Path | None:
         if idx.stat().st_mtime < path.stat().st_mtime - 1:
             log.warning("index %s is older than the VCF; re-index with `tabix -f -p vcf`", idx.name)
         return idx
-    target = path.with_name(path.name + (".csi" if fmt == "bcf" else ".tbi"))
+    if fmt == "bcf":  # pysam cannot build a BCF index; stream the file instead
+        log.warning("%s has no index; reading the whole file (run `bcftools index` for speed)", path.name)
+        return None
+    target = path.with_name(path.name + ".tbi")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=path.parent)
         os.close(fd)
@@ -194,7 +197,7 @@ def ensure_index(path: Path, fmt: str) -> Path | None:
     try:
         with captured_stderr() as err:
             try:
-                pysam.tabix_index(str(path), preset="vcf" if fmt == "vcf" else None, csi=fmt == "bcf", index=tmp, force=True)
+                pysam.tabix_index(str(path), preset="vcf", index=tmp, force=True)
             except (OSError, ValueError) as exc:
                 err.append(str(exc))
         msg = " ".join(err)
@@ -313,8 +316,6 @@ def read_chromosome(
 
     ``counts`` collects per-category record and call counts for the log.
     """
-    import cyvcf2
-
     path = Path(path)
     options = options or ParseOptions()
     counts = counts if counts is not None else collections.Counter()
@@ -325,38 +326,57 @@ def read_chromosome(
             path, f"sample {missing[0]!r} of the sheet is not in the VCF ({len(missing)} missing in all)"
         )
     want = harmonize(chrom)
-    with captured_stderr() as htslib:
-        vcf = cyvcf2.VCF(str(path), samples=list(samples), gts012=False, lazy=True, threads=1)
-        seqnames = list(vcf.seqnames) if idx is not None else header.contigs
-    if htslib:
-        counts["htslib_messages"] += len(htslib)
-    contig = find_contig(chrom, seqnames) if seqnames else None
+    n_s = len(samples)
+    # bound a chunk by genotype cells, so memory does not grow with the cohort either
+    cap = max(64, min(options.chunk_size, CHUNK_CELLS // max(1, len(header.samples))))
+    alleles = np.empty((cap, n_s, 2), dtype=np.int8)
+    phase = np.empty((cap, n_s), dtype=np.int8)
+    state = {"rec_no": 0, "last_pos": 0}
+    htslib: list[str] = []
+    if fmt == "vcf" and idx is not None:
+        # indexed text VCF: pysam hands over the lines and numpy decodes the genotypes
+        import pysam
+
+        with captured_stderr() as htslib:
+            tbx = pysam.TabixFile(str(path))
+        contig = find_contig(chrom, list(tbx.contigs))
+        column = {s: i for i, s in enumerate(header.samples)}
+        order = np.array([column[s] for s in samples], dtype=np.intp)
+        text = TextGenotypes(path, len(header.samples), order)
+        lines = iter(tbx.fetch(contig)) if contig is not None else None
+
+        def read(label):
+            return _read_text_batch(lines, options, counts, state, label, alleles, phase, text)
+
+        reorder = None
+    else:
+        import cyvcf2
+
+        with captured_stderr() as htslib:
+            vcf = cyvcf2.VCF(str(path), samples=list(samples), gts012=False, lazy=True, threads=1)
+            seqnames = list(vcf.seqnames) if idx is not None else header.contigs
+        contig = find_contig(chrom, seqnames) if seqnames else None
+        # cyvcf2 keeps the VCF's column order; map to the requested order
+        order = np.array([list(vcf.samples).index(s) for s in samples], dtype=np.intp)
+        reorder = None if (order == np.arange(n_s)).all() else order
+        records = iter(vcf(contig) if idx is not None else (r for r in vcf if harmonize(r.CHROM) == want))
+
+        def read(label):
+            return _read_batch(records, options, counts, state, path, label, alleles, phase)
+
     if idx is not None and contig is None:
         log.warning("chromosome %s is not in %s; writing an empty genotype file", chrom, path.name)
         counts["chromosome_absent"] = 1
         return
-    # cyvcf2 keeps the VCF's column order; map to the requested order
-    order = np.array([list(vcf.samples).index(s) for s in samples], dtype=np.intp)
-    records = vcf(contig) if idx is not None else (r for r in vcf if harmonize(r.CHROM) == want)
-
-    n_s = len(samples)
-    records = iter(records)
-    # bound a chunk by genotype cells, so memory does not grow with the cohort either
-    cap = max(64, min(options.chunk_size, CHUNK_CELLS // max(1, n_s)))
-    alleles = np.empty((cap, n_s, 2), dtype=np.int8)
-    phase = np.empty((cap, n_s), dtype=np.int8)
-    identity = bool((order == np.arange(n_s)).all())
-    state = {"rec_no": 0, "last_pos": 0}
-    htslib: list[str] = []
     while True:
-        # read one chunk of records with htslib's stderr captured; process it outside
+        # read one chunk with htslib's stderr captured; process it outside
         with captured_stderr() as messages:
-            meta = _read_batch(records, options, counts, state, path, contig or chrom, alleles, phase)
+            meta = read(contig or chrom)
         htslib += messages
         if not meta:
             break
         n = len(meta)
-        a, ph = (alleles[:n], phase[:n]) if identity else (alleles[:n, order], phase[:n, order])
+        a, ph = (alleles[:n], phase[:n]) if reorder is None else (alleles[:n, reorder], phase[:n, reorder])
         yield _to_chunk(meta, a, ph, counts)
     if htslib:
         counts["htslib_messages"] += len(htslib)
@@ -371,7 +391,13 @@ def _read_batch(records, options: ParseOptions, counts, state: dict, path: Path,
     """Fill ``alleles``/``phase`` with up to their length of kept records; return their (pos, chrom, ref, alts)."""
     meta = []
     cap = len(alleles)
-    for v in records:
+    while True:
+        try:
+            v = next(records)
+        except StopIteration:
+            break
+        except Exception as err:  # noqa: BLE001 - cyvcf2 raises a bare Exception on corrupt records
+            raise InputError(path, f"record {state['rec_no'] + 1} on {chrom} cannot be read ({err})") from None
         state["rec_no"] += 1
         pos = v.POS
         if pos < state["last_pos"]:
@@ -386,15 +412,8 @@ def _read_batch(records, options: ParseOptions, counts, state: dict, path: Path,
             counts["filtered"] += 1
             continue
         ref, alts = v.REF, v.ALT
-        kind = _classify(ref, alts) if alts else "monomorphic"
-        if kind in ("indel", "symbolic", "other", "monomorphic"):
-            counts[f"skipped_{kind}"] += 1
+        if not _keep(_classify(ref, alts) if alts else "monomorphic", options, counts):
             continue
-        if kind == "multiallelic":
-            if options.multiallelic == "skip":
-                counts["skipped_multiallelic"] += 1
-                continue
-            counts["split_multiallelic"] += 1
         try:
             gt = v.genotype.array()
         except Exception:  # noqa: BLE001 - cyvcf2 raises a bare Exception
@@ -413,6 +432,136 @@ def _read_batch(records, options: ParseOptions, counts, state: dict, path: Path,
         meta.append((pos, v.CHROM, ref, alts))
         if len(meta) == cap:
             break
+    return meta
+
+
+def _keep(kind: str, options: ParseOptions, counts) -> bool:
+    """Count a record's category; True when it is kept."""
+    if kind in ("indel", "symbolic", "other", "monomorphic"):
+        counts[f"skipped_{kind}"] += 1
+        return False
+    if kind == "multiallelic":
+        if options.multiallelic == "skip":
+            counts["skipped_multiallelic"] += 1
+            return False
+        counts["split_multiallelic"] += 1
+    return True
+
+
+_DOT, _ZERO, _NINE, _BAR, _SLASH, _TAB = (ord(c) for c in ".09|/\t")
+
+
+class TextGenotypes:
+    """Decodes the GT of VCF text lines into allele codes, in the requested sample order.
+
+    Fast path: every field is exactly ``a|b`` or ``a/b`` (single-digit alleles or '.'), so a
+    whole chunk is one fixed-width byte matrix. Other lines (haploid calls, more FORMAT keys,
+    multi-digit alleles) are decoded one line at a time.
+    """
+
+    def __init__(self, path: Path, n_columns: int, order: np.ndarray):
+        self.path, self.n, self.order = path, n_columns, order
+        self.identity = bool(len(order) == n_columns and (order == np.arange(n_columns)).all())
+        self.width = 4 * n_columns - 1
+
+    def fixed(self, texts: list[str], rows: list[int], alleles, phase) -> list[int]:
+        """Decode fixed-width lines into rows of the buffers; return the rows that did not fit."""
+        raw = ("\t".join(texts) + "\t").encode("ascii", "replace")
+        # one little-endian uint32 per field "a|b<TAB>": contiguous bit ops, 4x fewer elements than bytes
+        words = np.frombuffer(raw, dtype="<u4").reshape(len(texts), self.n)
+        if not self.identity:
+            words = words[:, self.order]
+        a0, sep, a1, tab = words & 0xFF, (words >> 8) & 0xFF, (words >> 16) & 0xFF, words >> 24
+        ok = (tab == _TAB).all(axis=1) & ((sep == _BAR) | (sep == _SLASH)).all(axis=1)
+        ok &= ((a0 - _ZERO <= 9) | (a0 == _DOT)).all(axis=1)  # unsigned: below '0' wraps around
+        ok &= ((a1 - _ZERO <= 9) | (a1 == _DOT)).all(axis=1)
+        idx = np.asarray(rows)[ok]
+        a0, sep, a1 = a0[ok].astype(np.int16), sep[ok], a1[ok].astype(np.int16)
+        alleles[idx, :, 0] = np.where(a0 == _DOT, MISSING, a0 - _ZERO)
+        alleles[idx, :, 1] = np.where(a1 == _DOT, MISSING, a1 - _ZERO)
+        phase[idx] = sep == _BAR
+        return [r for r, good in zip(rows, ok) if not good]
+
+    def line(self, text: str, fmt: str, rec_no: int, chrom: str, alleles_row, phase_row) -> None:
+        """Decode one line of any shape (haploid, mixed ploidy, extra FORMAT keys)."""
+        fields = text.split("\t")
+        if len(fields) != self.n:
+            raise InputError(self.path, f"record {rec_no} on {chrom}: {len(fields)} sample columns, the header has {self.n}")
+        keys = fmt.split(":")
+        if "GT" not in keys:
+            raise InputError(self.path, f"record {rec_no} on {chrom}: no GT field in FORMAT ({fmt!r})")
+        gi = keys.index("GT")
+        if len(keys) > 1:
+            fields = [f.split(":")[gi] if gi < f.count(":") + 1 else "." for f in fields]
+        if not self.identity:
+            fields = [fields[i] for i in self.order]
+        if max(map(len, fields)) <= 3:
+            arr = np.array(fields, dtype="S3").view(np.uint8).reshape(len(fields), 3)
+            c0, c1, c2 = arr[:, 0], arr[:, 1], arr[:, 2]
+            haploid = c1 == 0
+            digit0 = ((c0 >= _ZERO) & (c0 <= _NINE)) | (c0 == _DOT)
+            digit2 = ((c2 >= _ZERO) & (c2 <= _NINE)) | (c2 == _DOT)
+            good = digit0 & (haploid | (((c1 == _BAR) | (c1 == _SLASH)) & digit2))
+            if good.all():
+                alleles_row[:, 0] = np.where(c0 == _DOT, MISSING, c0.astype(np.int16) - _ZERO)
+                alleles_row[:, 1] = np.where(haploid, ABSENT, np.where(c2 == _DOT, MISSING, c2.astype(np.int16) - _ZERO))
+                phase_row[:] = haploid | (c1 == _BAR)
+                return
+        for j, gt in enumerate(fields):  # rare: multi-digit alleles, polyploid or malformed calls
+            parts = re.split(r"[|/]", gt)
+            try:
+                codes = [MISSING if p == "." else int(p) for p in parts]
+            except ValueError:
+                raise InputError(self.path, f"record {rec_no} on {chrom}: malformed genotype {gt[:12]!r}") from None
+            if any(c > 127 for c in codes) or not codes:
+                raise InputError(self.path, f"record {rec_no} on {chrom}: malformed genotype {gt[:12]!r}")
+            alleles_row[j, 0] = codes[0]
+            alleles_row[j, 1] = codes[1] if len(codes) > 1 else ABSENT
+            phase_row[j] = len(codes) == 1 or "|" in gt
+
+
+def _read_text_batch(lines, options: ParseOptions, counts, state: dict, chrom: str,
+                     alleles: np.ndarray, phase: np.ndarray, text: TextGenotypes) -> list[tuple]:
+    """Like :func:`_read_batch`, for VCF text lines (pysam's tabix fetch)."""
+    meta: list[tuple] = []
+    cap = len(alleles)
+    fixed_texts: list[str] = []
+    fixed_rows: list[int] = []
+    for line in lines:
+        state["rec_no"] += 1
+        f = line.split("\t", 9)
+        if len(f) < 10:
+            raise InputError(text.path, f"record {state['rec_no']} on {chrom}: {len(f)} columns, expected {9 + text.n}")
+        try:
+            pos = int(f[1])
+        except ValueError:
+            raise InputError(text.path, f"record {state['rec_no']} on {chrom}: POS is not a number") from None
+        if pos < state["last_pos"]:
+            raise InputError(
+                text.path,
+                f"records are not sorted on {chrom} (record {state['rec_no']}); "
+                "run `bcftools sort -Oz -o sorted.vcf.gz` and index it",
+            )
+        state["last_pos"] = pos
+        counts["records"] += 1
+        if options.pass_only and f[6] not in ("PASS", "."):
+            counts["filtered"] += 1
+            continue
+        ref, alts = f[3], ([] if f[4] == "." else f[4].split(","))
+        if not _keep(_classify(ref, alts) if alts else "monomorphic", options, counts):
+            continue
+        i = len(meta)
+        if f[8] == "GT" and len(f[9]) == text.width:
+            fixed_texts.append(f[9])
+            fixed_rows.append(i)
+        else:
+            text.line(f[9].rstrip("\n"), f[8], state["rec_no"], chrom, alleles[i], phase[i])
+        meta.append((pos, f[0], ref, alts))
+        if len(meta) == cap:
+            break
+    if fixed_rows:
+        for i in text.fixed(fixed_texts, fixed_rows, alleles, phase):
+            text.line(fixed_texts[fixed_rows.index(i)], "GT", state["rec_no"], chrom, alleles[i], phase[i])
     return meta
 
 
