@@ -192,6 +192,7 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
         qmax = max(float(np.abs(q).max(initial=0.0)), 1.0)
         block = int(max(1, min(BLOCK, EXACT_F32 // (2 * qmax))))
         q32 = q.astype(dtype)
+        complete = not (h[idx] < 0).any()  # no missing call and no haploid copy in this chunk
         for b in range(0, len(idx), block):
             sl = slice(b, b + block)
             x = calls[:, idx[sl]]
@@ -199,12 +200,11 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
             acc += xv @ q32[sl]
             if settings.centering != "none":
                 # expected allele count of each call: (present copies) x p; missing calls add 0
-                k = _copies_called(h[idx[sl]], phased)
                 v = quantize(p[idx[sl]][:, None] * q[sl])
-                if (k == k.flat[0]).all():  # no missing or haploid calls: skip the second matmul
-                    acc -= k.flat[0] * v.sum(axis=0)
+                if complete:  # every call has all its copies: the same count for everyone
+                    acc -= (1 if phased else 2) * v.sum(axis=0)
                 else:
-                    acc -= k.astype(dtype) @ v.astype(dtype)
+                    acc -= _copies_called(h[idx[sl]], phased).astype(dtype) @ v.astype(dtype)
             else:
                 sq += xv**2 @ (q[sl] ** 2).sum(axis=1)
     if table is not None:
