@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 def eval_data(clf, folder: Path, group_column: str | None, only_test: bool, split: dict):
     import numpy as np
     from karyospectrum import classifier as C
-    from karyospectrum.karyotype import score_cells
+    from karyospectrum.karyotype import crop_length, score_cells
 
     m = C.read_manifest(folder / "manifest.csv")
     col = group_column or split.get("group_column", "cell_id")
@@ -36,11 +36,17 @@ def eval_data(clf, folder: Path, group_column: str | None, only_test: bool, spli
             m[split.get("group_column", col)], split["val_frac"], split["test_frac"], split["seed"]
         )
         m = m[part == "test"]
-    probs = clf.predict([C.load_grey(f) for f in m.file], batch=128)
+    crops = [C.load_grey(f) for f in m.file]
+    probs = clf.predict(crops, batch=128)
     y = np.array([C.CLASS_INDEX[c] for c in m.chrom])
-    res = score_cells(probs, y, m[col].to_numpy())
+    groups = m[col].to_numpy()
+    res = score_cells(probs, y, groups)
     res.pop("labels", None)
-    return {"data": folder.name, "subset": "test cells (unseen)" if only_test else "all (held out)", **res}
+    with_len = score_cells(probs, y, groups, lengths=[crop_length(c) for c in crops])
+    res["cell_level_accuracy_length"] = with_len["cell_level_accuracy"]
+    res["cells_all_correct_length"] = with_len["cells_all_correct"]
+    subset = "test cells (unseen)" if only_test else "all (held out)"
+    return {"data": folder.name, "subset": subset, **res}
 
 
 def eval_spreads(n: int, touching: float, size: int):
@@ -97,13 +103,15 @@ def main(argv=None):
             out["data"].append(res)
         print(f"\n{card.get('arch')} @ {card.get('size')} px ({Path(args.checkpoint).name})\n")
         print(
-            "| data | subset | cells | crops | crop-level | cell-level | cells all right | cells 46,XX/XY |"
+            "| data | subset | cells | crops | crop-level | cell-level | cell-level + length "
+            "| cells all right (+ length) | cells 46,XX/XY |"
         )
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
         for r in out["data"]:
             print(
                 f"| {r['data']} | {r['subset']} | {r['cells']} | {r['crops']} | {r['crop_accuracy']:.2%} | "
-                f"{r['cell_level_accuracy']:.2%} | {r['cells_all_correct']:.2%} | {r['cells_fitting_46']} |"
+                f"{r['cell_level_accuracy']:.2%} | {r['cell_level_accuracy_length']:.2%} | "
+                f"{r['cells_all_correct']:.2%} ({r['cells_all_correct_length']:.2%}) | {r['cells_fitting_46']} |"
             )
     if args.spreads:
         out["spreads"] = eval_spreads(args.spreads, args.touching, args.spread_size)

@@ -42,6 +42,11 @@ def parse_args(argv):
         "--group-by", default="", help="manifest column naming the cell: joint cell-level assignment"
     )
     p.add_argument("--as-cell", action="store_true", help="treat all crops of --folder as one cell")
+    p.add_argument(
+        "--no-length-prior",
+        action="store_true",
+        help="cell-level assignment from the class probabilities only (no relative-length likelihood)",
+    )
     p.add_argument("--out", help="TSV (default: stdout)")
     p.add_argument("--karyogram", help="sorted karyogram PNG of the predictions")
     p.add_argument("--summary", help="JSON summary (accuracy / legibility, karyotypes)")
@@ -98,10 +103,10 @@ def folder_manifest(folder: str):
     return m
 
 
-def classify_table(clf, m, group_by: str, batch: int):
+def classify_table(clf, m, group_by: str, batch: int, use_length: bool = True):
     """Rows for a manifest-like table (columns path, file[, chrom][, group]); returns (rows, crops, summary)."""
     from karyospectrum.classifier import load_grey, top_k
-    from karyospectrum.karyotype import assign_groups, format_top3
+    from karyospectrum.karyotype import assign_groups, crop_length, format_top3
 
     crops = [load_grey(f) for f in m["file"]]
     probs = clf.predict(crops, batch=batch)
@@ -117,7 +122,8 @@ def classify_table(clf, m, group_by: str, batch: int):
     labels = [r["pred"] for r in rows]
     if group_by:
         groups = m[group_by].to_numpy()
-        assigned, calls = assign_groups(probs, groups)
+        lengths = [crop_length(c) for c in crops] if use_length else None
+        assigned, calls = assign_groups(probs, groups, lengths=lengths)
         for r, g, a in zip(rows, groups, assigned):
             r["cell"], r["assigned"], r["cell_fits"] = g, a, calls[g].fits
         summary["cells"] = len(calls)
@@ -237,7 +243,9 @@ def main(argv=None):
             raise InputError(args.manifest or args.folder, f"no column {group!r} to group by")
         if args.as_cell and not group:
             m["cell"], group = "all", "cell"
-        rows, crops, probs, labels, summary = classify_table(clf, m, group, args.batch)
+        rows, crops, probs, labels, summary = classify_table(
+            clf, m, group, args.batch, use_length=not args.no_length_prior
+        )
         cols = ["path", "pred", "prob", "top3"] + (
             ["expected"] if "expected" in (rows[0] if rows else {}) else []
         )

@@ -14,7 +14,6 @@ import sys
 import numpy as np
 import pytest
 from conftest import REPO
-
 from karyospectrum import AUTOSOMES
 from karyospectrum.cli import InputError
 from karyospectrum.genotypes import Chunk, GenotypeFile, ParseOptions, read_chromosome, write_genotypes

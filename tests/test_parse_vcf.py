@@ -7,9 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-from vcftools import HEADER, record, vcf_text, write_bgzf, write_gzip
-
 from karyospectrum.genotypes import GenotypeFile, harmonize
+from vcftools import HEADER, record, vcf_text, write_bgzf, write_gzip
 
 SAMPLES = ["A", "B", "C"]
 

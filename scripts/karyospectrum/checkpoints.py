@@ -44,7 +44,7 @@ def read_card(weights: str | Path) -> dict:
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(path, f"model card is not valid JSON ({err.msg if hasattr(err, 'msg') else err})")
+        raise InputError(path, f"model card is not valid JSON ({getattr(err, 'msg', err)})") from None
 
 
 def load_checkpoint(weights: str | Path, kind: str, arch: str | None = None) -> tuple[dict, dict]:
@@ -68,7 +68,7 @@ def load_checkpoint(weights: str | Path, kind: str, arch: str | None = None) -> 
     try:
         tensors = load_file(str(weights))
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
-        raise InputError(weights, f"corrupt safetensors file ({str(err).splitlines()[0]})")
+        raise InputError(weights, f"corrupt safetensors file ({str(err).splitlines()[0]})") from None
     state = {k: (v.to(torch.float32) if v.is_floating_point() else v) for k, v in tensors.items()}
     return state, card
 

@@ -4,18 +4,19 @@ from pathlib import Path
 import pandas as pd
 from snakemake.utils import validate
 
-
 validate(config, schema="../schemas/config.schema.yaml", set_default=True)
 
 samples = pd.read_csv(config["samples"], sep="\t", dtype=str, comment="#").fillna("")
 validate(samples, schema="../schemas/samples.schema.yaml", set_default=True)
 if "vcf_sample" not in samples.columns:
     samples["vcf_sample"] = ""
-samples["vcf_sample"] = samples["vcf_sample"].where(samples["vcf_sample"] != "", samples["sample"])
+samples["vcf_sample"] = samples["vcf_sample"].where(
+    samples["vcf_sample"] != "", samples["sample"]
+)
 if samples["sample"].duplicated().any():
     raise ValueError(
         f"{config['samples']}: duplicate sample ids: "
-        + ", ".join(sorted(samples.loc[samples['sample'].duplicated(), 'sample']))
+        + ", ".join(sorted(samples.loc[samples["sample"].duplicated(), "sample"]))
     )
 samples = samples.set_index("sample", drop=False)
 
@@ -52,7 +53,9 @@ def latent_af_table():
 
 
 def genome_targets():
-    return expand("results/latents/{cohort}/{chrom}.npz", cohort=COHORTS, chrom=CHROMOSOMES)
+    return expand(
+        "results/latents/{cohort}/{chrom}.npz", cohort=COHORTS, chrom=CHROMOSOMES
+    )
 
 
 # --- karyogram stage (rules/karyogram.smk) ---

@@ -11,15 +11,15 @@ rule parse_vcf:
         "logs/parse_vcf/{cohort}/{chrom}.log",
     benchmark:
         "benchmarks/parse_vcf/{cohort}/{chrom}.tsv"
-    params:
-        pass_only="--pass-only" if config["vcf"]["pass_only"] else "",
-        multiallelic=config["vcf"]["multiallelic"],
-        chunk_size=config["vcf"]["chunk_size"],
     conda:
         "../../envs/genome.yaml"
     threads: 1
     resources:
         mem_mb=2000,
+    params:
+        pass_only="--pass-only" if config["vcf"]["pass_only"] else "",
+        multiallelic=config["vcf"]["multiallelic"],
+        chunk_size=config["vcf"]["chunk_size"],
     shell:
         "python {SCRIPTS}/parse_vcf.py --vcf {input.vcf} --sheet {input.sheet} --cohort {wildcards.cohort}"
         " --chrom {wildcards.chrom} --out {output} --multiallelic {params.multiallelic}"
@@ -36,18 +36,20 @@ rule hash_latents:
         "logs/hash_latents/{cohort}/{chrom}.log",
     benchmark:
         "benchmarks/hash_latents/{cohort}/{chrom}.tsv"
-    params:
-        dim=config["latent"]["dim"],
-        key=config["latent"]["key"],
-        centering=config["latent"]["centering"],
-        af_table=lambda wildcards, input: f"--af-table {input.af_table}" if input.af_table else "",
-        alpha=config["latent"]["alpha"],
-        min_af=config["latent"]["min_af"],
     conda:
         "../../envs/genome.yaml"
     threads: 1
     resources:
         mem_mb=2000,
+    params:
+        dim=config["latent"]["dim"],
+        key=config["latent"]["key"],
+        centering=config["latent"]["centering"],
+        af_table=lambda wildcards, input: (
+            f"--af-table {input.af_table}" if input.af_table else ""
+        ),
+        alpha=config["latent"]["alpha"],
+        min_af=config["latent"]["min_af"],
     shell:
         "python {SCRIPTS}/hash_latents.py --genotypes {input.genotypes} --out {output} --dim {params.dim}"
         " --key {params.key:q} --centering {params.centering} {params.af_table}"
@@ -56,7 +58,9 @@ rule hash_latents:
 
 rule genotypes:
     input:
-        expand("results/genotypes/{cohort}/{chrom}.npz", cohort=COHORTS, chrom=CHROMOSOMES),
+        expand(
+            "results/genotypes/{cohort}/{chrom}.npz", cohort=COHORTS, chrom=CHROMOSOMES
+        ),
 
 
 rule latents:
