@@ -81,3 +81,25 @@ def test_karyotype_string_and_empty_cell():
     assert karyotype_string(counts) == "47,XY,+18"
     call = assign_cell(np.zeros((0, 24)))
     assert call.labels == [] and not call.fits
+
+
+def test_length_prior_breaks_ties_the_classifier_cannot():
+    from karyospectrum.cytobands import chrom_sizes
+    from karyospectrum.karyotype import crop_length, length_loglik
+
+    chroms = normal("XY")
+    p = cell_probs(chroms)
+    # the classifier cannot tell 1 from 21 (same probability), the lengths can
+    for i, c in enumerate(chroms):
+        if c in ("1", "21"):
+            p[i] = 0.001
+            p[i, IDX["1"]] = p[i, IDX["21"]] = 0.45
+    lengths = [chrom_sizes()[c] / 1e6 + 20 for c in chroms]
+    call = assign_cell(p, lengths=lengths)
+    assert call.labels == chroms and call.fits
+    ll = length_loglik(lengths)
+    assert ll.shape == (46, 24) and ll.max() <= 0
+    assert CHROMOSOMES[int(np.argmax(ll[chroms.index("1")]))] == "1"
+    crop = np.full((50, 20), 255, np.uint8)
+    crop[5:45, 8:12] = 40
+    assert crop_length(crop) == 40

@@ -239,3 +239,19 @@ def test_gt_with_more_format_keys_and_reordered_samples(tmp_path):
         c = next(g.chunks())
         assert g.samples == ["C", "A"]
         assert c.dosage.tolist() == [[0, 1], [1, 1]]
+
+
+def test_gvcf_style_symbolic_alt_beside_a_snp(tmp_path):
+    recs = [
+        record("chr1", 100, "A", "G,<NON_REF>", ["0/1", "1/1", "0/2"]),
+        record("chr1", 200, "C", "<NON_REF>", ["0/0", "0/0", "0/0"]),
+        record("chr1", 300, "G", "T,*", ["0|1", "2|1", "0|0"]),
+    ]
+    vcf = write_bgzf(tmp_path / "g.vcf.gz", vcf_text(SAMPLES, recs))
+    proc, out = parse(tmp_path, vcf)
+    assert proc.returncode == 0, proc.stderr
+    with GenotypeFile(out) as g:
+        c = next(g.chunks())
+        assert c.variant_keys.tolist() == ["1:100:A:G", "1:300:G:T"]
+        assert c.dosage.tolist() == [[1, 2, 0], [1, 1, 0]]
+        assert g.meta["counts"]["skipped_symbolic"] == 1 and g.meta["counts"]["symbolic_alts_dropped"] == 2

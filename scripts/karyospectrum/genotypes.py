@@ -294,15 +294,43 @@ class ParseOptions:
     chunk_size: int = 20_000
 
 
+def _symbolic(alt: str) -> bool:
+    return alt.startswith("<") or alt in ("*", ".") or "[" in alt or "]" in alt
+
+
 def _classify(ref: str, alts: list[str]) -> str:
-    """snp | multiallelic | indel | symbolic | other."""
-    if any(a.startswith("<") or a in ("*", ".") or "[" in a or "]" in a for a in alts):
-        return "symbolic"
+    """snp | multiallelic | indel | other (for non-symbolic ALTs)."""
     if len(ref) != 1 or any(len(a) != 1 for a in alts):
         return "indel"
     if ref.upper() not in ACGT or any(a.upper() not in ACGT for a in alts):
         return "other"
     return "multiallelic" if len(alts) > 1 else "snp"
+
+
+def _kept_alts(ref: str, alts: list[str], options: ParseOptions, counts) -> list[tuple[int, str]] | None:
+    """The (allele index, ALT) pairs a record contributes, or None when it is skipped (and counted).
+
+    Symbolic ALTs beside real ones (gVCF's ``<NON_REF>``, ``*``) are dropped, not the whole site.
+    """
+    if not alts:
+        counts["skipped_monomorphic"] += 1
+        return None
+    real = [(k, a) for k, a in enumerate(alts, start=1) if not _symbolic(a)]
+    if not real:
+        counts["skipped_symbolic"] += 1
+        return None
+    if len(real) < len(alts):
+        counts["symbolic_alts_dropped"] += len(alts) - len(real)
+    kind = _classify(ref, [a for _, a in real])
+    if kind in ("indel", "other"):
+        counts[f"skipped_{kind}"] += 1
+        return None
+    if kind == "multiallelic":
+        if options.multiallelic == "skip":
+            counts["skipped_multiallelic"] += 1
+            return None
+        counts["split_multiallelic"] += 1
+    return real
 
 
 def read_chromosome(
@@ -412,7 +440,8 @@ def _read_batch(records, options: ParseOptions, counts, state: dict, path: Path,
             counts["filtered"] += 1
             continue
         ref, alts = v.REF, v.ALT
-        if not _keep(_classify(ref, alts) if alts else "monomorphic", options, counts):
+        kept = _kept_alts(ref, alts, options, counts)
+        if kept is None:
             continue
         try:
             gt = v.genotype.array()
@@ -429,23 +458,10 @@ def _read_batch(records, options: ParseOptions, counts, state: dict, path: Path,
             counts["polyploid_calls_truncated"] += int((gt[:, 2:-1] != ABSENT).any(axis=1).sum())
             alleles[i] = gt[:, :2]
         phase[i] = gt[:, -1]
-        meta.append((pos, v.CHROM, ref, alts))
+        meta.append((pos, v.CHROM, ref, kept, len(alts)))
         if len(meta) == cap:
             break
     return meta
-
-
-def _keep(kind: str, options: ParseOptions, counts) -> bool:
-    """Count a record's category; True when it is kept."""
-    if kind in ("indel", "symbolic", "other", "monomorphic"):
-        counts[f"skipped_{kind}"] += 1
-        return False
-    if kind == "multiallelic":
-        if options.multiallelic == "skip":
-            counts["skipped_multiallelic"] += 1
-            return False
-        counts["split_multiallelic"] += 1
-    return True
 
 
 _DOT, _ZERO, _NINE, _BAR, _SLASH, _TAB = (ord(c) for c in ".09|/\t")
@@ -548,7 +564,8 @@ def _read_text_batch(lines, options: ParseOptions, counts, state: dict, chrom: s
             counts["filtered"] += 1
             continue
         ref, alts = f[3], ([] if f[4] == "." else f[4].split(","))
-        if not _keep(_classify(ref, alts) if alts else "monomorphic", options, counts):
+        kept = _kept_alts(ref, alts, options, counts)
+        if kept is None:
             continue
         i = len(meta)
         if f[8] == "GT" and len(f[9]) == text.width:
@@ -556,7 +573,7 @@ def _read_text_batch(lines, options: ParseOptions, counts, state: dict, chrom: s
             fixed_rows.append(i)
         else:
             text.line(f[9].rstrip("\n"), f[8], state["rec_no"], chrom, alleles[i], phase[i])
-        meta.append((pos, f[0], ref, alts))
+        meta.append((pos, f[0], ref, kept, len(alts)))
         if len(meta) == cap:
             break
     if fixed_rows:
@@ -569,17 +586,17 @@ def _to_chunk(meta: list[tuple], alleles: np.ndarray, phase: np.ndarray, counts)
     """A chunk from filled buffers: phasing, split multi-allelic sites, variant keys (vectorized)."""
     full_diploid = (alleles[..., 0] >= 0) & (alleles[..., 1] >= 0)
     phased = not bool(((phase == 0) & full_diploid).any())
-    n_alts = np.fromiter((len(m[3]) for m in meta), dtype=np.intp, count=len(meta))
     positions = np.fromiter((m[0] for m in meta), dtype=np.int64, count=len(meta))
-    if (n_alts > 1).any():
-        rows = np.repeat(np.arange(len(meta)), n_alts)
-        alt_index = np.concatenate([np.arange(1, k + 1) for k in n_alts]).astype(np.int8)
+    if any(m[4] > 1 for m in meta):  # split multi-allelic sites; symbolic alleles count as non-ALT
+        n_kept = np.fromiter((len(m[3]) for m in meta), dtype=np.intp, count=len(meta))
+        rows = np.repeat(np.arange(len(meta)), n_kept)
+        alt_index = np.fromiter((k for m in meta for k, _ in m[3]), dtype=np.int8, count=len(rows))
         a = alleles[rows]
         haplotypes = np.where(a < 0, a, a == alt_index[:, None, None]).astype(np.int8)
         positions = positions[rows]
     else:
         haplotypes = alleles.copy()  # the buffers are reused for the next chunk
-    keys = [f"{harmonize(c)}:{pos}:{ref.upper()}:{alt.upper()}" for pos, c, ref, alts in meta for alt in alts]
+    keys = [f"{harmonize(c)}:{pos}:{ref.upper()}:{alt.upper()}" for pos, c, ref, kept, _ in meta for _, alt in kept]
     counts["snps"] += len(keys)
     return Chunk(positions, np.array(keys, dtype=str), haplotypes, phased)
 
