@@ -255,3 +255,22 @@ def test_gvcf_style_symbolic_alt_beside_a_snp(tmp_path):
         assert c.variant_keys.tolist() == ["1:100:A:G", "1:300:G:T"]
         assert c.dosage.tolist() == [[1, 2, 0], [1, 1, 0]]
         assert g.meta["counts"]["skipped_symbolic"] == 1 and g.meta["counts"]["symbolic_alts_dropped"] == 2
+
+
+def test_gatk_style_format_fields_crlf_and_no_contig_lines(tmp_path):
+    header = "\n".join(ln for ln in HEADER.splitlines() if not ln.startswith("##contig")) + "\n"
+    header += '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">\n'
+    fmt = "GT:AD:DP"
+    recs = [
+        record("1", 100, "A", "G", ["0/1:5,5:10", "./.:0,0:0", "1/1:0,9:9"], fmt=fmt),
+        record("1", 200, "C", "T", ["0/.:3,0:3", "0/0:8,0:8", "1:0,4:4"], fmt=fmt),
+    ]
+    text = vcf_text(SAMPLES, recs, header).replace("\n", "\r\n")
+    vcf = write_bgzf(tmp_path / "gatk.vcf.gz", text)
+    proc, out = parse(tmp_path, vcf)
+    assert proc.returncode == 0, proc.stderr
+    with GenotypeFile(out) as g:
+        c = next(g.chunks())
+        assert not g.phased
+        assert c.dosage.tolist() == [[1, -1, 2], [-1, 0, 1]]
+        assert c.haplotypes[1, 2].tolist() == [1, -2]  # a haploid call in a diploid VCF
