@@ -42,28 +42,47 @@ def main():
     import logging
 
     import torch
-
     from karyospectrum.gan_training import resolve_config, train
 
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
     epochs = max(1, args.images // args.epoch_images)
-    print(f"device {args.device}, {args.threads} threads, {args.resolution}, {epochs} x {args.epoch_images} real "
-          f"images, FID at {args.fid_samples} samples, load average {os.getloadavg()[0]:.1f}\n")
+    print(
+        f"device {args.device}, {args.threads} threads, {args.resolution}, {epochs} x {args.epoch_images} real "
+        f"images, FID at {args.fid_samples} samples, load average {os.getloadavg()[0]:.1f}\n"
+    )
     print("| objective | recipe | G steps | train images/s | minutes | FID |")
     print("|---|---|---|---|---|---|")
     for name in args.rows:
-        cfg = resolve_config("cpu-small", {**ROWS[name], "epochs": epochs, "epoch_images": args.epoch_images,
-                                           "resolution": args.resolution, "fid_samples": args.fid_samples,
-                                           "time_limit_min": 0})
+        cfg = resolve_config(
+            "cpu-small",
+            {
+                **ROWS[name],
+                "epochs": epochs,
+                "epoch_images": args.epoch_images,
+                "resolution": args.resolution,
+                "fid_samples": args.fid_samples,
+                "time_limit_min": 0,
+            },
+        )
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.time()
-            card = train(cfg, Path(tmp) / "g.safetensors", Path(tmp) / "g.train", args.device, resume=False,
-                         command="bench", progress=False)
+            card = train(
+                cfg,
+                Path(tmp) / "g.safetensors",
+                Path(tmp) / "g.train",
+                args.device,
+                resume=False,
+                command="bench",
+                progress=False,
+            )
             minutes = (time.time() - t0) / 60
         recipe = f"n_critic {cfg['n_critic']}, lr {cfg['lr_g']:g}, betas {tuple(cfg['betas'])}"
-        print(f"| {cfg['objective']} | {recipe} | {card['steps']} | {card['metrics']['training_images_per_s']:.1f} "
-              f"| {minutes:.1f} | {card['metrics']['fid']:.1f} |", flush=True)
+        print(
+            f"| {cfg['objective']} | {recipe} | {card['steps']} | {card['metrics']['training_images_per_s']:.1f} "
+            f"| {minutes:.1f} | {card['metrics']['fid']:.1f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 def bench(weights, n_tiles, batch_size, device, threads, compress, autocast=True):
     import numpy as np
-
     from karyospectrum.checkpoints import read_card
     from karyospectrum.painting import load_generator, paint, paint_cohort
 
@@ -32,15 +31,23 @@ def bench(weights, n_tiles, batch_size, device, threads, compress, autocast=True
     with tempfile.TemporaryDirectory() as tmp:
         lat = np.random.default_rng(0).standard_normal((n_tiles // 2, 2, dim)).astype(np.float32)
         path = Path(tmp) / "1.npz"
-        np.savez(path, samples=np.array([f"s{i}" for i in range(len(lat))]), latents=lat,
-                 copy_present=np.ones(lat.shape[:2], bool), chrom="1", dim=dim)
+        np.savez(
+            path,
+            samples=np.array([f"s{i}" for i in range(len(lat))]),
+            latents=lat,
+            copy_present=np.ones(lat.shape[:2], bool),
+            chrom="1",
+            dim=dim,
+        )
         G, _ = load_generator(weights, device)
         paint(lat[:2].reshape(-1, dim), G, device, batch_size, autocast)  # warm-up
         t0 = time.perf_counter()
         paint(lat.reshape(-1, dim), G, device, batch_size, autocast)
         compute = time.perf_counter() - t0
         t0 = time.perf_counter()
-        rows = paint_cohort([path], weights, Path(tmp) / "tiles", device, batch_size, autocast, compress, threads)
+        rows = paint_cohort(
+            [path], weights, Path(tmp) / "tiles", device, batch_size, autocast, compress, threads
+        )
         total = time.perf_counter() - t0
         size = sum(p.stat().st_size for p in (Path(tmp) / "tiles").rglob("*.png")) / len(rows)
     return len(rows) / compute, len(rows) / total, size
@@ -57,7 +64,6 @@ def main():
     args = p.parse_args()
 
     import torch
-
     from karyospectrum.checkpoints import save_checkpoint
     from karyospectrum.gan_training import resolve_config
     from karyospectrum.networks import define_G, init_weights
@@ -65,21 +71,40 @@ def main():
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     load = os.getloadavg()[0]
-    print(f"device {device}, {args.threads} threads, batch {args.batch_size}, PNG zlib level {args.compress_level}, "
-          f"{args.tiles} tiles each, load average {load:.1f}\n")
+    print(
+        f"device {device}, {args.threads} threads, batch {args.batch_size}, PNG zlib level {args.compress_level}, "
+        f"{args.tiles} tiles each, load average {load:.1f}\n"
+    )
     print("| generator | resolution | params | tiles/s compute | tiles/s incl. PNG | PNG KB |")
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         runs = []
         for preset in args.presets:
             cfg = resolve_config(preset)
-            G = init_weights(define_G(cfg["arch"], cfg["latent_dim"], cfg["resolution"], cfg["ngf"], cfg["g_norm"]))
+            G = init_weights(
+                define_G(cfg["arch"], cfg["latent_dim"], cfg["resolution"], cfg["ngf"], cfg["g_norm"])
+            )
             w = Path(tmp) / f"{preset}.safetensors"
-            save_checkpoint(w, G.state_dict(), {"kind": "generator", "arch": cfg["arch"], "latent_dim": cfg["latent_dim"],
-                                                "resolution": cfg["resolution"],
-                                                "generator": {"ngf": cfg["ngf"], "norm": cfg["g_norm"]}}, half=True)
-            runs.append((f"{preset} ({cfg['arch']}, ngf {cfg['ngf']})", w, cfg["resolution"],
-                         sum(p.numel() for p in G.parameters())))
+            save_checkpoint(
+                w,
+                G.state_dict(),
+                {
+                    "kind": "generator",
+                    "arch": cfg["arch"],
+                    "latent_dim": cfg["latent_dim"],
+                    "resolution": cfg["resolution"],
+                    "generator": {"ngf": cfg["ngf"], "norm": cfg["g_norm"]},
+                },
+                half=True,
+            )
+            runs.append(
+                (
+                    f"{preset} ({cfg['arch']}, ngf {cfg['ngf']})",
+                    w,
+                    cfg["resolution"],
+                    sum(p.numel() for p in G.parameters()),
+                )
+            )
         bundled = REPO / "resources/models/generator.safetensors"
         if bundled.exists():
             from karyospectrum.checkpoints import read_card
@@ -87,7 +112,9 @@ def main():
             c = read_card(bundled)
             runs.append(("bundled resources/models/generator", bundled, c["resolution"], None))
         for name, w, res, n in runs:
-            comp, total, size = bench(w, args.tiles, args.batch_size, device, args.threads, args.compress_level)
+            comp, total, size = bench(
+                w, args.tiles, args.batch_size, device, args.threads, args.compress_level
+            )
             params = f"{n / 1e6:.1f} M" if n else "-"
             print(f"| {name} | {res[0]}x{res[1]} | {params} | {comp:.1f} | {total:.1f} | {size / 1024:.1f} |")
 

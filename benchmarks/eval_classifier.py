@@ -22,7 +22,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 
-def eval_data(clf, folder: Path, group_column: str | None, only_test: bool, split: dict):
+def eval_data(
+    clf, folder: Path, group_column: str | None, only_test: bool, split: dict, subset: str = "test"
+):
     import numpy as np
     from karyospectrum import classifier as C
     from karyospectrum.karyotype import crop_length, score_cells
@@ -35,7 +37,7 @@ def eval_data(clf, folder: Path, group_column: str | None, only_test: bool, spli
         part = C.split_groups(
             m[split.get("group_column", col)], split["val_frac"], split["test_frac"], split["seed"]
         )
-        m = m[part == "test"]
+        m = m[part == subset]
     crops = [C.load_grey(f) for f in m.file]
     probs = clf.predict(crops, batch=128)
     y = np.array([C.CLASS_INDEX[c] for c in m.chrom])
@@ -45,8 +47,8 @@ def eval_data(clf, folder: Path, group_column: str | None, only_test: bool, spli
     with_len = score_cells(probs, y, groups, lengths=[crop_length(c) for c in crops])
     res["cell_level_accuracy_length"] = with_len["cell_level_accuracy"]
     res["cells_all_correct_length"] = with_len["cells_all_correct"]
-    subset = "test cells (unseen)" if only_test else "all (held out)"
-    return {"data": folder.name, "subset": subset, **res}
+    name = f"{subset} cells" + (" (unseen)" if subset == "test" else "") if only_test else "all (held out)"
+    return {"data": folder.name, "subset": name, **res}
 
 
 def eval_spreads(n: int, touching: float, size: int):
@@ -56,7 +58,7 @@ def eval_spreads(n: int, touching: float, size: int):
 
     scores = []
     for seed in range(n):
-        img, truth = render_spread(np.random.default_rng(1000 + seed), size=(size, size), touching=touching)
+        img, truth = render_spread(np.random.default_rng(5000 + seed), size=(size, size), touching=touching)
         scores.append(box_precision_recall([c.box for c in segment(img)], truth))
     return {
         "spreads": n,
@@ -71,6 +73,12 @@ def main(argv=None):
     p.add_argument("--checkpoint", default=str(REPO / "resources/models/classifier.safetensors"))
     p.add_argument("--data", action="append", default=[], help="folder with manifest.csv (repeatable)")
     p.add_argument("--group-column", help="cell column (default: the card's)")
+    p.add_argument(
+        "--subset", default="test", choices=["test", "val"], help="cells of the training set's split"
+    )
+    p.add_argument(
+        "--length-sigma", type=float, help="sd of the length prior (default: karyotype.LENGTH_SIGMA)"
+    )
     p.add_argument("--spreads", type=int, default=0, help="synthetic spreads for crop box precision/recall")
     p.add_argument(
         "--touching", type=float, default=0.15, help="share of chromosomes placed touching another"
@@ -82,6 +90,10 @@ def main(argv=None):
     args = p.parse_args(argv)
 
     out = {"checkpoint": Path(args.checkpoint).name, "data": [], "spreads": None}
+    if args.length_sigma:
+        from karyospectrum import karyotype
+
+        karyotype.LENGTH_SIGMA = args.length_sigma
     if args.data:
         from karyospectrum.classifier import Classifier
 
@@ -98,7 +110,7 @@ def main(argv=None):
         for d in args.data:
             folder = Path(d)
             t = time.time()
-            res = eval_data(clf, folder, args.group_column, folder.name == trained_on, split)
+            res = eval_data(clf, folder, args.group_column, folder.name == trained_on, split, args.subset)
             res["seconds"] = round(time.time() - t, 1)
             out["data"].append(res)
         print(f"\n{card.get('arch')} @ {card.get('size')} px ({Path(args.checkpoint).name})\n")

@@ -31,7 +31,9 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda")
     p.add_argument("--no-autocast", action="store_true", help="paint in float32 on CUDA too")
-    p.add_argument("--compress-level", type=int, default=1, choices=range(10), metavar="0-9", help="PNG zlib level")
+    p.add_argument(
+        "--compress-level", type=int, default=1, choices=range(10), metavar="0-9", help="PNG zlib level"
+    )
     p.add_argument("--threads", type=int, default=2, help="CPU threads (torch + PNG writers)")
     p.add_argument("--log", help="log file")
     return p.parse_args(argv)
@@ -46,12 +48,25 @@ def main(argv=None):
     set_threads(args.threads)
     device = pick_device(args.device)
     t0 = time.time()
-    rows = paint_cohort(args.latents, args.checkpoint, args.out, device=device, batch_size=args.batch_size,
-                        autocast=not args.no_autocast, compress_level=args.compress_level,
-                        writers=max(1, args.threads))
+    rows = paint_cohort(
+        args.latents,
+        args.checkpoint,
+        args.out,
+        device=device,
+        batch_size=args.batch_size,
+        autocast=not args.no_autocast,
+        compress_level=args.compress_level,
+        writers=max(1, args.threads),
+    )
     dt = time.time() - t0
-    log.info("painted %d tiles into %s in %.1fs (%.1f tiles/s, %s)", len(rows), args.out, dt,
-             len(rows) / max(dt, 1e-9), device)
+    log.info(
+        "painted %d tiles into %s in %.1fs (%.1f tiles/s, %s)",
+        len(rows),
+        args.out,
+        dt,
+        len(rows) / max(dt, 1e-9),
+        device,
+    )
     return 0
 
 

@@ -33,9 +33,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument(
         "--fit",
-        choices=["stretch", "mirror"],
+        choices=["mirror", "stretch"],
         default=Style.fit,
-        help="stretch each tile to its silhouette, or repeat it down (mirrored)",
+        help="repeat each tile down its silhouette (every other copy flipped), or stretch it over it",
     )
     p.add_argument("--no-outline", action="store_true", help="draw no outline around each chromosome")
     p.add_argument(

@@ -27,9 +27,16 @@ def parse_args(argv=None):
     from karyospectrum.gan_training import PRESETS
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", default="cpu-small", choices=sorted(PRESETS), help="named recipe (default: cpu-small)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any recipe key (JSON values), e.g. --set lr_g=2e-4 --set resolution=[144,256]")
+    p.add_argument(
+        "--preset", default="cpu-small", choices=sorted(PRESETS), help="named recipe (default: cpu-small)"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any recipe key (JSON values), e.g. --set lr_g=2e-4 --set resolution=[144,256]",
+    )
     p.add_argument("--objective", choices=["dcgan", "wgangp"], help="DCGAN (BCE) or WGAN-GP")
     p.add_argument("--arch", help="generator architecture: resizeconv, dcgan, keras-reference")
     p.add_argument("--resolution", help="HxW in pixels, e.g. 64x64 or 144x256 (16:9)")
@@ -39,7 +46,9 @@ def parse_args(argv=None):
     p.add_argument("--data", help="'default' (scikit-image crops + procedural art) or an image folder")
     p.add_argument("--fid-samples", type=int, help="samples for the final FID")
     p.add_argument("--seed", type=int)
-    p.add_argument("--out", default="results/models/generator.safetensors", help="weights; the card goes beside it")
+    p.add_argument(
+        "--out", default="results/models/generator.safetensors", help="weights; the card goes beside it"
+    )
     p.add_argument("--train-dir", help="metrics, samples and state (default: <out>.train beside the weights)")
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda, cuda:1")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
@@ -59,9 +68,17 @@ def overrides_from(args) -> dict:
         if not sep or not key:
             raise InputError(None, f"--set expects KEY=VALUE, got {item!r}")
         out[key.strip()] = parse_value(value)
-    named = {"objective": args.objective, "arch": args.arch, "resolution": args.resolution, "epochs": args.epochs,
-             "batch_size": args.batch_size, "epoch_images": args.epoch_images, "data": args.data,
-             "fid_samples": args.fid_samples, "seed": args.seed}
+    named = {
+        "objective": args.objective,
+        "arch": args.arch,
+        "resolution": args.resolution,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "epoch_images": args.epoch_images,
+        "data": args.data,
+        "fid_samples": args.fid_samples,
+        "seed": args.seed,
+    }
     out.update({k: v for k, v in named.items() if v is not None})
     return out
 
@@ -83,12 +100,25 @@ def main(argv=None):
     out = Path(args.out)
     if out.suffix != ".safetensors":
         raise InputError(out, "the output weights must end in .safetensors")
-    train_dir = Path(args.train_dir) if args.train_dir else out.with_name(out.name.removesuffix(".safetensors") + ".train")
+    train_dir = (
+        Path(args.train_dir)
+        if args.train_dir
+        else out.with_name(out.name.removesuffix(".safetensors") + ".train")
+    )
     log.info("recipe: %s", json.dumps(cfg))
-    command = "python scripts/train_generator.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
-    card = train(cfg, out, train_dir, device, resume=not args.no_resume, command=command, progress=not args.no_progress)
-    log.info("wrote %s (FID %.1f at %d samples, %d epochs)", out, card["metrics"]["fid"] or float("nan"),
-             card["metrics"]["fid_samples"], card["epochs"])
+    command = "python scripts/train_generator.py " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+    )
+    card = train(
+        cfg, out, train_dir, device, resume=not args.no_resume, command=command, progress=not args.no_progress
+    )
+    log.info(
+        "wrote %s (FID %.1f at %d samples, %d epochs)",
+        out,
+        card["metrics"]["fid"] or float("nan"),
+        card["metrics"]["fid_samples"],
+        card["epochs"],
+    )
     return 0
 
 

@@ -38,7 +38,7 @@ def test_touching_pair_is_split_but_a_centromere_is_not():
     canvas[20 : 20 + ha, 20 : 20 + wa] = a
     # b's end touches a's side (end-to-side, the common case in a spread)
     right = 20 + np.nonzero((a < 200).any(axis=0))[0].max()
-    x = right - np.nonzero((b < 200).any(axis=0))[0].min() - 1
+    x = right - np.nonzero((b < 200).any(axis=0))[0].min()
     y = 20 + ha // 3
     canvas[y : y + hb, x : x + wb] = np.minimum(canvas[y : y + hb, x : x + wb], b)
     single = np.full((180, 160), 255, np.uint8)

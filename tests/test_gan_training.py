@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from karyospectrum.checkpoints import card_path, save_checkpoint
 from karyospectrum.cli import InputError
 from karyospectrum.gan_training import GANTrainer, resolve_config, train
@@ -18,8 +17,18 @@ torch.set_num_threads(2)
 
 
 def toy_config(objective, **kw):
-    return resolve_config("cpu-small", {"objective": objective, "resolution": [16, 16], "ngf": 8, "ndf": 8,
-                                        "latent_dim": 8, "batch_size": 16, **kw})
+    return resolve_config(
+        "cpu-small",
+        {
+            "objective": objective,
+            "resolution": [16, 16],
+            "ngf": 8,
+            "ndf": 8,
+            "latent_dim": 8,
+            "batch_size": 16,
+            **kw,
+        },
+    )
 
 
 @pytest.mark.parametrize("objective", ["dcgan", "wgangp"])
@@ -48,15 +57,26 @@ def test_tiny_training_run_writes_everything_and_resumes(tmp_path):
     cfg = toy_config("wgangp", epochs=1, epoch_images=64, fid_samples=8, workers=1, n_critic=2)
     weights = tmp_path / "g.safetensors"
     card = train(cfg, weights, tmp_path / "g.train", "cpu", command="test", progress=False)
-    for key in ("kind", "arch", "latent_dim", "resolution", "hyper_parameters", "training_data", "epochs",
-                "metrics", "command"):
+    for key in (
+        "kind",
+        "arch",
+        "latent_dim",
+        "resolution",
+        "hyper_parameters",
+        "training_data",
+        "epochs",
+        "metrics",
+        "command",
+    ):
         assert key in card
     assert card["kind"] == "generator" and card["resolution"] == [16, 16] and card["epochs"] == 1
     assert card["metrics"]["fid_samples"] == 8 and np.isfinite(card["metrics"]["fid"])
     assert json.loads(card_path(weights).read_text())["arch"] == "resizeconv"
     rows = [json.loads(line) for line in (tmp_path / "g.train/metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 1 and {"loss_d", "loss_g", "d_acc", "fid", "images_per_s"} <= set(rows[0])
-    assert (tmp_path / "g.train/samples/epoch_001.png").exists() and (tmp_path / "g.train/losses.png").exists()
+    assert (tmp_path / "g.train/samples/epoch_001.png").exists() and (
+        tmp_path / "g.train/losses.png"
+    ).exists()
     # Resume: one more epoch continues from the saved state (2 metric rows, step count grows).
     card2 = train({**cfg, "epochs": 2}, weights, tmp_path / "g.train", "cpu", command="test", progress=False)
     assert card2["epochs"] == 2 and card2["steps"] > card["steps"]
@@ -73,14 +93,31 @@ def test_recipe_overrides_and_dry_run(repo):
         resolve_config("cpu-small", {"learning_rate": 1})
     with pytest.raises(InputError, match="unknown preset"):
         resolve_config("tpu-huge")
-    out = subprocess.run([sys.executable, str(repo / "scripts/train_generator.py"), "--preset", "cpu-small",
-                          "--set", "lr_g=0.0003", "--resolution", "144x256", "--dry-run"],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(repo / "scripts/train_generator.py"),
+            "--preset",
+            "cpu-small",
+            "--set",
+            "lr_g=0.0003",
+            "--resolution",
+            "144x256",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     shown = json.loads(out.stdout)
     assert shown["lr_g"] == 0.0003 and shown["resolution"] == [144, 256] and shown["preset"] == "cpu-small"
-    bad = subprocess.run([sys.executable, str(repo / "scripts/train_generator.py"), "--set", "nope=1", "--dry-run"],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, str(repo / "scripts/train_generator.py"), "--set", "nope=1", "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and "Traceback" not in bad.stderr
 
 
@@ -89,7 +126,9 @@ def test_offline_fid():
 
     assert inception_path().name == "default_1.pt" and inception_path().stat().st_size > 50e6
     # Closed form for 1-d Gaussians: (m1-m2)^2 + s1 + s2 - 2 sqrt(s1 s2).
-    assert frechet_distance((np.zeros(1), np.eye(1) * 4), (np.ones(1) * 3, np.eye(1))) == pytest.approx(9 + 4 + 1 - 4)
+    assert frechet_distance((np.zeros(1), np.eye(1) * 4), (np.ones(1) * 3, np.eye(1))) == pytest.approx(
+        9 + 4 + 1 - 4
+    )
     rng = np.random.default_rng(0)
     a = rng.integers(0, 255, (12, 32, 32, 3), dtype=np.uint8)
     b = np.full_like(a, 128)
@@ -99,8 +138,13 @@ def test_offline_fid():
 
 def _save_generator(path, arch="resizeconv", latent_dim=8, resolution=(16, 16), ngf=4, kind="generator"):
     G = init_weights(define_G(arch, latent_dim, resolution, ngf)).eval()
-    card = {"kind": kind, "arch": arch, "latent_dim": latent_dim, "resolution": list(resolution),
-            "generator": {"ngf": ngf, "norm": "batch"}}
+    card = {
+        "kind": kind,
+        "arch": arch,
+        "latent_dim": latent_dim,
+        "resolution": list(resolution),
+        "generator": {"ngf": ngf, "norm": "batch"},
+    }
     save_checkpoint(path, G.state_dict(), card, half=True)
     return G
 

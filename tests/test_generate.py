@@ -6,12 +6,11 @@ import sys
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from karyospectrum.checkpoints import save_checkpoint
 from karyospectrum.cli import InputError
 from karyospectrum.networks import define_G, init_weights
-from karyospectrum.painting import paint
+from karyospectrum.painting import paint, tile_distance
+from PIL import Image
 
 torch.set_num_threads(2)
 DIM = 16
@@ -22,8 +21,13 @@ def generator_ckpt(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "generator.safetensors"
     torch.manual_seed(0)
     G = init_weights(define_G("resizeconv", DIM, (32, 32), ngf=8)).eval()
-    card = {"kind": "generator", "arch": "resizeconv", "latent_dim": DIM, "resolution": [32, 32],
-            "generator": {"ngf": 8, "norm": "batch"}}
+    card = {
+        "kind": "generator",
+        "arch": "resizeconv",
+        "latent_dim": DIM,
+        "resolution": [32, 32],
+        "generator": {"ngf": 8, "norm": "batch"},
+    }
     save_checkpoint(path, G.state_dict(), card, half=True)
     return path
 
@@ -34,8 +38,17 @@ def write_latents(path, chrom, dim=DIM, samples=("mum", "dad", "kid"), seed=0):
     present = np.ones((len(samples), 2), bool)
     if chrom == "X":
         present[1, 1] = False  # dad has one X
-    np.savez(path, samples=np.array(samples), latents=lat, copy_present=present, n_variants=10, dim=dim,
-             chrom=chrom, key_id="test", centering="cohort")
+    np.savez(
+        path,
+        samples=np.array(samples),
+        latents=lat,
+        copy_present=present,
+        n_variants=10,
+        dim=dim,
+        chrom=chrom,
+        key_id="test",
+        centering="cohort",
+    )
     return path
 
 
@@ -45,16 +58,31 @@ def latents(tmp_path):
 
 
 def run_generate(repo, *args):
-    return subprocess.run([sys.executable, str(repo / "scripts/generate.py"), *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(repo / "scripts/generate.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_generate_writes_every_present_copy_and_is_byte_identical(repo, tmp_path, latents, generator_ckpt):
     outs = []
     for name, bs in (("a", 4), ("b", 4)):
         out = tmp_path / name
-        res = run_generate(repo, "--latents", *latents, "--checkpoint", generator_ckpt, "--out", out,
-                           "--batch-size", bs, "--device", "cpu")
+        res = run_generate(
+            repo,
+            "--latents",
+            *latents,
+            "--checkpoint",
+            generator_ckpt,
+            "--out",
+            out,
+            "--batch-size",
+            bs,
+            "--device",
+            "cpu",
+        )
         assert res.returncode == 0, res.stderr
         outs.append(out)
     manifest = (outs[0] / "manifest.tsv").read_text().splitlines()
@@ -85,15 +113,25 @@ def test_paint_library_function(generator_ckpt):
     # Close latents paint closer pictures than unrelated ones (what kinship in the art rests on).
     near = paint(z[0, 0] + 0.1 * z[1, 1], G)
     far = paint(z[1, 2], G)
-    dist = lambda x, y: np.abs(x.astype(float) - y.astype(float)).mean()  # noqa: E731
-    assert dist(a[0, 0], near) < dist(a[0, 0], far)
+    assert tile_distance(a[0, 0], near) < tile_distance(a[0, 0], far)
+    assert tile_distance(a[0, 0], a[0, 0]) == 0.0
     with pytest.raises(InputError, match="latent dim 5"):
         paint(np.zeros((1, 5), np.float32), G)
 
 
 def test_missing_latents_file_is_one_line_exit_2(repo, tmp_path, latents, generator_ckpt):
-    res = run_generate(repo, "--latents", latents[0], tmp_path / "22.npz", "--checkpoint", generator_ckpt,
-                       "--out", tmp_path / "o", "--device", "cpu")
+    res = run_generate(
+        repo,
+        "--latents",
+        latents[0],
+        tmp_path / "22.npz",
+        "--checkpoint",
+        generator_ckpt,
+        "--out",
+        tmp_path / "o",
+        "--device",
+        "cpu",
+    )
     assert res.returncode == 2
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("error:") and "22.npz" in last and "not found" in last
@@ -102,19 +140,30 @@ def test_missing_latents_file_is_one_line_exit_2(repo, tmp_path, latents, genera
 
 def test_dim_mismatch_is_one_line_exit_2(repo, tmp_path, generator_ckpt):
     bad = write_latents(tmp_path / "1.npz", "1", dim=DIM + 4)
-    res = run_generate(repo, "--latents", bad, "--checkpoint", generator_ckpt, "--out", tmp_path / "o",
-                       "--device", "cpu")
+    res = run_generate(
+        repo, "--latents", bad, "--checkpoint", generator_ckpt, "--out", tmp_path / "o", "--device", "cpu"
+    )
     assert res.returncode == 2 and "Traceback" not in res.stderr
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("error:") and f"latent dim {DIM + 4}" in last and f"latent_dim {DIM}" in last
 
 
 def test_bad_checkpoint_and_bad_latents_are_refused(repo, tmp_path, latents, generator_ckpt):
-    res = run_generate(repo, "--latents", *latents, "--checkpoint", tmp_path / "none.safetensors",
-                       "--out", tmp_path / "o", "--device", "cpu")
+    res = run_generate(
+        repo,
+        "--latents",
+        *latents,
+        "--checkpoint",
+        tmp_path / "none.safetensors",
+        "--out",
+        tmp_path / "o",
+        "--device",
+        "cpu",
+    )
     assert res.returncode == 2 and "checkpoint not found" in res.stderr and "Traceback" not in res.stderr
     junk = tmp_path / "2.npz"
     junk.write_bytes(b"not a zip")
-    res = run_generate(repo, "--latents", junk, "--checkpoint", generator_ckpt, "--out", tmp_path / "o",
-                       "--device", "cpu")
+    res = run_generate(
+        repo, "--latents", junk, "--checkpoint", generator_ckpt, "--out", tmp_path / "o", "--device", "cpu"
+    )
     assert res.returncode == 2 and "2.npz" in res.stderr and "Traceback" not in res.stderr

@@ -3,8 +3,6 @@ no BatchNorm in the WGAN-GP critic, losses and the gradient penalty."""
 
 import pytest
 import torch
-from torch import nn
-
 from karyospectrum.cli import InputError
 from karyospectrum.gan_training import PRESETS, resolve_config
 from karyospectrum.networks import (
@@ -16,6 +14,7 @@ from karyospectrum.networks import (
     define_G,
     gradient_penalty,
 )
+from torch import nn
 
 torch.set_num_threads(2)
 
@@ -33,7 +32,9 @@ def test_every_preset_builds_and_has_the_right_shapes(preset):
 
 
 @pytest.mark.parametrize("arch", ["dcgan", "resizeconv"])
-@pytest.mark.parametrize("res", [(64, 64), (128, 128), (256, 256), (512, 512), (144, 256), (256, 144), (72, 128)])
+@pytest.mark.parametrize(
+    "res", [(64, 64), (128, 128), (256, 256), (512, 512), (144, 256), (256, 144), (72, 128)]
+)
 def test_aspects_and_resolutions(arch, res):
     G = define_G(arch, 16, res, ngf=4).eval()
     D = define_D(arch, res, ndf=4, norm="layer").eval()
@@ -87,7 +88,9 @@ def test_wgangp_critic_has_no_batchnorm():
     dc = resolve_config("cpu-small", {"objective": "dcgan"})
     assert dc["lr_g"] == 2e-4 and dc["betas"] == [0.5, 0.999] and dc["n_critic"] == 1
     wg = resolve_config("gpu-full")
-    assert wg["n_critic"] == 5 and wg["gp_lambda"] == 10.0 and wg["betas"] == [0.0, 0.9] and wg["lr_g"] == 1e-4
+    assert (
+        wg["n_critic"] == 5 and wg["gp_lambda"] == 10.0 and wg["betas"] == [0.0, 0.9] and wg["lr_g"] == 1e-4
+    )
 
 
 def test_gan_losses():

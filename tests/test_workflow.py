@@ -101,7 +101,7 @@ def test_envs_are_pinned_and_cover_imports():
     checked = 0
     for rule, body in blocks.items():
         env = re.search(r'conda:\s*\n\s*"\.\./\.\./(envs/[\w.-]+\.yaml)"', body)
-        scripts = re.findall(r"\{SCRIPTS\}/(\w+\.py)", body)
+        scripts = [f"{n}.py" for n in re.findall(r'script\("(\w+)"\)', body)]
         if not scripts:
             continue
         assert env, f"rule {rule} runs {scripts} but has no conda env"

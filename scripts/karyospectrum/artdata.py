@@ -17,8 +17,17 @@ from PIL import Image, ImageDraw, ImageFilter
 from .cli import InputError
 
 # Colour photographs and greyscale textures shipped inside scikit-image's wheel.
-SKIMAGE_PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "hubble_deep_field.jpg",
-                  "retina.jpg", "motorcycle_left.png", "ihc.png", "color.png")
+SKIMAGE_PHOTOS = (
+    "astronaut.png",
+    "chelsea.png",
+    "coffee.png",
+    "rocket.jpg",
+    "hubble_deep_field.jpg",
+    "retina.jpg",
+    "motorcycle_left.png",
+    "ihc.png",
+    "color.png",
+)
 SKIMAGE_TEXTURES = ("brick.png", "grass.png", "gravel.png", "moon.png", "coins.png", "camera.png")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -39,13 +48,16 @@ def describe(source: str, procedural_fraction: float) -> str:
     """One-line description of a training set, for the model card."""
     if source != "default":
         return f"user image folder {source} (random crops, resized)"
-    return (f"offline default: {1 - procedural_fraction:.0%} random crops of scikit-image's bundled photographs "
-            f"({', '.join(p.split('.')[0] for p in SKIMAGE_PHOTOS)}) and tinted textures "
-            f"({', '.join(t.split('.')[0] for t in SKIMAGE_TEXTURES)}); {procedural_fraction:.0%} procedural "
-            "abstract art (flow fields, shapes, warped bands); random horizontal flips")
+    return (
+        f"offline default: {1 - procedural_fraction:.0%} random crops of scikit-image's bundled photographs "
+        f"({', '.join(p.split('.')[0] for p in SKIMAGE_PHOTOS)}) and tinted textures "
+        f"({', '.join(t.split('.')[0] for t in SKIMAGE_TEXTURES)}); {procedural_fraction:.0%} procedural "
+        "abstract art (flow fields, shapes, warped bands); random horizontal flips"
+    )
 
 
 # --- procedural abstract art -------------------------------------------------------------
+
 
 def _cosine_palette(rng: np.random.Generator):
     """Inigo Quilez's palette a + b*cos(2pi(c*t + d)): smooth, varied colour ramps."""
@@ -104,7 +116,9 @@ def _shapes(rng, h, w):
         elif kind == 1:
             draw.rectangle([cx - r, cy - r / 3, cx + r, cy + r / 3], fill=colour())
         else:
-            draw.line([cx - r, cy - r, cx + r, cy + rng.uniform(-r, r)], fill=colour(), width=max(1, int(r / 6)))
+            draw.line(
+                [cx - r, cy - r, cx + r, cy + rng.uniform(-r, r)], fill=colour(), width=max(1, int(r / 6))
+            )
     im = im.resize((w, h), Image.LANCZOS)
     return np.asarray(im, np.float32) / 255.0
 
@@ -121,7 +135,10 @@ def procedural_art(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
 
 # --- crops of photographs ---------------------------------------------------------------
 
-def random_crop(rng: np.random.Generator, im: Image.Image, h: int, w: int, min_scale: float = 0.3) -> np.ndarray:
+
+def random_crop(
+    rng: np.random.Generator, im: Image.Image, h: int, w: int, min_scale: float = 0.3
+) -> np.ndarray:
     """A random crop of ``im`` with the target aspect (area >= ``min_scale``^2 of the largest), resized."""
     W, H = im.size
     aspect = w / h
@@ -147,7 +164,9 @@ class ArtDataset:
     ``procedural_fraction``) or a folder of images.
     """
 
-    def __init__(self, resolution, n: int, seed: int = 0, source: str = "default", procedural_fraction: float = 0.5):
+    def __init__(
+        self, resolution, n: int, seed: int = 0, source: str = "default", procedural_fraction: float = 0.5
+    ):
         self.h, self.w = int(resolution[0]), int(resolution[1])
         self.n, self.seed, self.source = int(n), int(seed), str(source)
         self.procedural_fraction = float(procedural_fraction) if self.source == "default" else 0.0
@@ -178,7 +197,7 @@ class ArtDataset:
         try:
             im = _load_rgb(path)
         except OSError as err:
-            raise InputError(path, f"not a readable image ({err})")
+            raise InputError(path, f"not a readable image ({err})") from err
         img = random_crop(rng, im, self.h, self.w)
         if path in self.textures:
             img = _tint(rng, img)

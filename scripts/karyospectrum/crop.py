@@ -40,7 +40,7 @@ def foreground(grey: np.ndarray, threshold: float | None = None) -> np.ndarray:
     return ndi.binary_fill_holes(mask)
 
 
-def _split_touching(mask: np.ndarray, max_neck: float = 0.5, min_part: float = 0.12) -> np.ndarray:
+def _split_touching(mask: np.ndarray, max_neck: float = 0.35, min_part: float = 0.12) -> np.ndarray:
     """Label image of ``mask`` split at narrow necks (1 label when there is none)."""
     from scipy import ndimage as ndi
     from skimage.segmentation import watershed

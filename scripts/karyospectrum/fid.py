@@ -48,7 +48,11 @@ def inception_features(images, device="cpu", batch_size: int = 50) -> np.ndarray
     feats = []
     with torch.inference_mode():
         for i in range(0, len(images), batch_size):
-            x = torch.as_tensor(np.asarray(images[i : i + batch_size]) if not torch.is_tensor(images) else images[i : i + batch_size])
+            x = torch.as_tensor(
+                np.asarray(images[i : i + batch_size])
+                if not torch.is_tensor(images)
+                else images[i : i + batch_size]
+            )
             if x.dtype == torch.uint8:  # NHWC uint8 -> NCHW [0, 1]
                 x = x.permute(0, 3, 1, 2).float() / 255.0
             else:
@@ -100,5 +104,7 @@ def fid_from_features(f1: np.ndarray, f2: np.ndarray) -> float:
 
 def fid(real_images, fake_images, device="cpu", batch_size: int = 50) -> float:
     """FID between two image sets (same conventions as :func:`inception_features`)."""
-    return fid_from_features(inception_features(real_images, device, batch_size),
-                             inception_features(fake_images, device, batch_size))
+    return fid_from_features(
+        inception_features(real_images, device, batch_size),
+        inception_features(fake_images, device, batch_size),
+    )

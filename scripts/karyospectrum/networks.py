@@ -70,7 +70,9 @@ class KerasReferenceGenerator(GeneratorBase):
     def __init__(self, latent_dim: int = 400, dropout: float = 0.3):
         super().__init__()
         self.latent_dim, self.resolution = int(latent_dim), (256, 256)
-        self.fc = nn.Sequential(nn.Linear(latent_dim, 64 * 64 * 24), nn.BatchNorm1d(64 * 64 * 24), nn.ReLU(True))
+        self.fc = nn.Sequential(
+            nn.Linear(latent_dim, 64 * 64 * 24), nn.BatchNorm1d(64 * 64 * 24), nn.ReLU(True)
+        )
 
         def up(cin, cout, bn=True, act=True, upsample=False):
             layers = [nn.Upsample(scale_factor=2, mode="nearest")] if upsample else []
@@ -102,7 +104,11 @@ class DCGANGenerator(GeneratorBase):
         self.latent_dim, self.resolution = int(latent_dim), (int(resolution[0]), int(resolution[1]))
         h0, w0, n = base_grid(self.resolution)
         ch = _channels(ngf, 0, n)
-        layers = [nn.ConvTranspose2d(latent_dim, ch, (h0, w0), 1, 0, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)]
+        layers = [
+            nn.ConvTranspose2d(latent_dim, ch, (h0, w0), 1, 0, bias=False),
+            nn.BatchNorm2d(ch),
+            nn.ReLU(True),
+        ]
         for level in range(1, n):
             out = _channels(ngf, level, n)
             layers += [nn.ConvTranspose2d(ch, out, 4, 2, 1, bias=False), nn.BatchNorm2d(out), nn.ReLU(True)]
@@ -174,7 +180,11 @@ class ConvDiscriminator(nn.Module):
         layers = [nn.Conv2d(3, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         for level in range(n - 2, -1, -1):
             out = _channels(ndf, level, n)
-            layers += [nn.Conv2d(ch, out, 4, 2, 1, bias=norm == "none"), _norm2d(norm, out), nn.LeakyReLU(0.2, True)]
+            layers += [
+                nn.Conv2d(ch, out, 4, 2, 1, bias=norm == "none"),
+                _norm2d(norm, out),
+                nn.LeakyReLU(0.2, True),
+            ]
             ch = out
         self.main = nn.Sequential(*layers, nn.Flatten(), nn.Linear(ch * h0 * w0, 1))
 
@@ -182,7 +192,9 @@ class ConvDiscriminator(nn.Module):
         return self.main(x).view(-1)
 
 
-def define_G(arch: str, latent_dim: int = 128, resolution=(64, 64), ngf: int = 32, norm: str = "batch", **_) -> GeneratorBase:
+def define_G(
+    arch: str, latent_dim: int = 128, resolution=(64, 64), ngf: int = 32, norm: str = "batch", **_
+) -> GeneratorBase:
     """Build a generator by architecture name (the name a model card records)."""
     if arch == "keras-reference":
         if tuple(resolution) != (256, 256):
@@ -245,7 +257,9 @@ class GANLoss(nn.Module):
         return self.loss(prediction, target)
 
 
-def gradient_penalty(netD: nn.Module, real: torch.Tensor, fake: torch.Tensor, lambda_gp: float = 10.0) -> torch.Tensor:
+def gradient_penalty(
+    netD: nn.Module, real: torch.Tensor, fake: torch.Tensor, lambda_gp: float = 10.0
+) -> torch.Tensor:
     """Gulrajani et al.: ``lambda * (||grad D(x_hat)||_2 - 1)^2`` on random interpolates."""
     alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
     x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
@@ -262,9 +276,13 @@ def generator_from_checkpoint(weights, device="cpu") -> tuple[GeneratorBase, dic
     if card.get("arch") not in GENERATOR_ARCHS:
         raise InputError(weights, f"unknown generator architecture {card.get('arch')!r} in its model card")
     try:
-        net = define_G(card["arch"], latent_dim=int(card["latent_dim"]), resolution=tuple(card["resolution"]),
-                       **card.get("generator", {}))
+        net = define_G(
+            card["arch"],
+            latent_dim=int(card["latent_dim"]),
+            resolution=tuple(card["resolution"]),
+            **card.get("generator", {}),
+        )
     except (KeyError, ValueError, TypeError) as err:
-        raise InputError(weights, f"model card does not describe a buildable generator ({err})")
+        raise InputError(weights, f"model card does not describe a buildable generator ({err})") from err
     load_into(net, state, weights)
     return net.to(device).eval(), card

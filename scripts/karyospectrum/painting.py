@@ -33,8 +33,12 @@ def load_generator(weights, device="cpu"):
 
 def check_dim(latent_dim: int, generator_dim: int, path=None, weights=None) -> None:
     if int(latent_dim) != int(generator_dim):
-        raise InputError(path, f"latent dim {latent_dim} does not match the generator's latent_dim {generator_dim}"
-                               + (f" ({weights})" if weights else "") + "; set latent.dim or pick another checkpoint")
+        raise InputError(
+            path,
+            f"latent dim {latent_dim} does not match the generator's latent_dim {generator_dim}"
+            + (f" ({weights})" if weights else "")
+            + "; set latent.dim or pick another checkpoint",
+        )
 
 
 def paint(latents, generator, device=None, batch_size: int = 64, autocast: bool = False) -> np.ndarray:
@@ -70,6 +74,11 @@ def _batches(flat: np.ndarray, generator, device, batch_size: int, autocast: boo
             yield start, to_uint8(generator(z))
 
 
+def tile_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute pixel difference of two uint8 tiles (0 identical, 255 opposite): for kinship checks."""
+    return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())
+
+
 def read_latents(path) -> dict:
     """A latents file as a dict, checked: ``latents`` [samples, copies, dim], ``copy_present``, ``samples``."""
     path = Path(path)
@@ -79,7 +88,7 @@ def read_latents(path) -> dict:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError) as err:
-        raise InputError(path, f"not a readable .npz latents file ({err})")
+        raise InputError(path, f"not a readable .npz latents file ({err})") from err
     for key in ("latents", "samples"):
         if key not in data:
             raise InputError(path, f"latents file has no {key!r} array")
@@ -108,8 +117,16 @@ def save_tile(path: Path, image: np.ndarray, compress_level: int = 1) -> None:
         Image.fromarray(image).save(tmp, format="PNG", compress_level=int(compress_level))
 
 
-def paint_cohort(latent_files, weights, out_dir, device="cpu", batch_size: int = 64, autocast: bool = True,
-                 compress_level: int = 1, writers: int = 2) -> list[tuple[str, str, int, str]]:
+def paint_cohort(
+    latent_files,
+    weights,
+    out_dir,
+    device="cpu",
+    batch_size: int = 64,
+    autocast: bool = True,
+    compress_level: int = 1,
+    writers: int = 2,
+) -> list[tuple[str, str, int, str]]:
     """Paint every present copy of every sample and chromosome; returns the manifest rows.
 
     Tiles go to ``out_dir/{sample}/{chrom}.{copy}.png`` (copy counts from 1). PNGs are encoded in
@@ -142,6 +159,8 @@ def paint_cohort(latent_files, weights, out_dir, device="cpu", batch_size: int =
     order = {c: i for i, c in enumerate(f["chrom"] for f in files)}
     sample_order = {s: i for i, s in enumerate(dict.fromkeys(s for f in files for s in f["samples"]))}
     rows.sort(key=lambda r: (sample_order[r[0]], order[r[1]], r[2]))
-    write_text(out_dir / "manifest.tsv",
-               "sample\tchrom\tcopy\tpath\n" + "".join(f"{s}\t{c}\t{k}\t{p}\n" for s, c, k, p in rows))
+    write_text(
+        out_dir / "manifest.tsv",
+        "sample\tchrom\tcopy\tpath\n" + "".join(f"{s}\t{c}\t{k}\t{p}\n" for s, c, k, p in rows),
+    )
     return rows

@@ -105,3 +105,8 @@ def all_targets():
 
 
 SCRIPTS = str(Path(workflow.basedir).parent / "scripts")
+
+
+def script(name):
+    """Path of a step script, for a rule's params (the shell then names only rule fields)."""
+    return f"{SCRIPTS}/{name}.py"

@@ -17,11 +17,12 @@ rule parse_vcf:
     resources:
         mem_mb=2000,
     params:
+        script=script("parse_vcf"),
         pass_only="--pass-only" if config["vcf"]["pass_only"] else "",
         multiallelic=config["vcf"]["multiallelic"],
         chunk_size=config["vcf"]["chunk_size"],
     shell:
-        "python {SCRIPTS}/parse_vcf.py --vcf {input.vcf} --sheet {input.sheet} --cohort {wildcards.cohort}"
+        "python {params.script} --vcf {input.vcf} --sheet {input.sheet} --cohort {wildcards.cohort}"
         " --chrom {wildcards.chrom} --out {output} --multiallelic {params.multiallelic}"
         " --chunk-size {params.chunk_size} {params.pass_only} --log {log}"
 
@@ -42,6 +43,7 @@ rule hash_latents:
     resources:
         mem_mb=2000,
     params:
+        script=script("hash_latents"),
         dim=config["latent"]["dim"],
         key=config["latent"]["key"],
         centering=config["latent"]["centering"],
@@ -51,7 +53,7 @@ rule hash_latents:
         alpha=config["latent"]["alpha"],
         min_af=config["latent"]["min_af"],
     shell:
-        "python {SCRIPTS}/hash_latents.py --genotypes {input.genotypes} --out {output} --dim {params.dim}"
+        "python {params.script} --genotypes {input.genotypes} --out {output} --dim {params.dim}"
         " --key {params.key:q} --centering {params.centering} {params.af_table}"
         " --alpha {params.alpha} --min-af {params.min_af} --log {log}"
 
@@ -77,10 +79,12 @@ rule af_table:
         "logs/af_table/{cohort}.log",
     benchmark:
         "benchmarks/af_table/{cohort}.tsv"
+    params:
+        script=script("af_table"),
     conda:
         "../../envs/genome.yaml"
     threads: 1
     resources:
         mem_mb=2000,
     shell:
-        "python {SCRIPTS}/af_table.py --genotypes {input} --out {output} --log {log}"
+        "python {params.script} --genotypes {input} --out {output} --log {log}"
