@@ -44,6 +44,7 @@ def main() -> int:
     p.add_argument("--report", action="store_true", help="also time `snakemake --report report.html`")
     p.add_argument("--keep", action="store_true", help="keep the working directory (printed)")
     p.add_argument("--target", nargs="*", default=[], help="targets (default: the default target)")
+    p.add_argument("--config", nargs="*", default=[], help="KEY=VALUE pairs passed to snakemake --config")
     p.add_argument("--picture", default=None, help="also write this sample's karyogram, shrunk, here")
     p.add_argument("--picture-sample", default="FAM1_child1", help="the sample for --picture")
     p.add_argument("--picture-width", type=int, default=800, help="pixels wide for --picture")
@@ -54,9 +55,10 @@ def main() -> int:
         (work / name).symlink_to(REPO / name)
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     base = [sys.executable, "-m", "snakemake", "-s", str(SNAKEFILE), "--directory", str(work)]
+    config = ["--config", *args.config] if args.config else []
     t0 = time.perf_counter()
     run = subprocess.run(
-        [*base, "--cores", str(args.cores), *args.target], env=env, capture_output=True, text=True
+        [*base, "--cores", str(args.cores), *args.target, *config], env=env, capture_output=True, text=True
     )
     wall = time.perf_counter() - t0
     if run.returncode != 0:

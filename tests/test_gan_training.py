@@ -89,6 +89,13 @@ def test_tiny_training_run_writes_everything_and_resumes(tmp_path):
 def test_recipe_overrides_and_dry_run(repo):
     cfg = resolve_config("gpu-full", {"objective": "dcgan", "resolution": "144x256", "epochs": 3})
     assert cfg["resolution"] == [144, 256] and cfg["gan_mode"] == "vanilla" and cfg["epochs"] == 3
+    # snakemake --config hands nested values over as strings
+    cfg = resolve_config(
+        "cpu-small", {"epochs": "3", "resolution": ["144", "256"], "lr_g": "1e-3", "data": "x"}
+    )
+    assert (
+        cfg["epochs"] == 3 and cfg["resolution"] == [144, 256] and cfg["lr_g"] == 1e-3 and cfg["data"] == "x"
+    )
     with pytest.raises(InputError, match="unknown training option"):
         resolve_config("cpu-small", {"learning_rate": 1})
     with pytest.raises(InputError, match="unknown preset"):

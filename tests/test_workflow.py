@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from conftest import REPO
@@ -172,9 +174,33 @@ def workdir_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def genome_run(tmp_path_factory):
+    """The README's main job: `snakemake --cores 2` (the default target) on the bundled example."""
     work = workdir_copy(tmp_path_factory.mktemp("wf"))
-    snakemake("latents", "--cores", "2", cwd=work)
+    snakemake("--cores", "2", cwd=work)
     return work
+
+
+def test_default_target_makes_karyograms_and_reads_them_back(genome_run):
+    work = genome_run
+    ids = [line.split("\t")[0] for line in (work / "config/samples.tsv").read_text().splitlines()[1:]]
+    for sample in ids:
+        for ext in ("png", "pdf", "layout.json"):
+            assert (work / f"results/karyograms/{sample}.{ext}").stat().st_size > 0
+        layout = json.loads((work / f"results/karyograms/{sample}.layout.json").read_text())
+        chroms = [b["chrom"] for b in layout["boxes"]]
+        assert all(chroms.count(str(c)) == 2 for c in range(1, 23)), chroms  # phased: two homologs
+        assert "Y" not in chroms and chroms.count("X") in (1, 2)
+    assert (work / "results/contact_sheets/example.png").exists()
+    # relatives' paintings resemble, strangers' do not (pedigree truth vs tiles)
+    kin = pd.read_csv(work / "results/report/example/kinship.tsv", sep="\t")
+    related = kin[kin["relationship"] != "unrelated"]
+    strangers = kin[kin["relationship"] == "unrelated"]
+    assert related["tile_similarity"].min() > strangers["tile_similarity"].max()
+    assert related["latent_cosine"].min() > strangers["latent_cosine"].max()
+    # the art is cropped by layout.json and classified: legibility above chance (1/24)
+    leg = pd.read_csv(work / "results/classify/legibility.tsv", sep="\t")
+    assert set(leg["sample"]) == set(ids)
+    assert leg["legibility"].between(0, 1).all() and leg["legibility"].mean() > 1 / 24
 
 
 def test_genome_half_end_to_end(genome_run):

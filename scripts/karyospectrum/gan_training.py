@@ -175,6 +175,11 @@ def resolve_config(preset: str, overrides: dict | None = None) -> dict:
     for key, value in overrides.items():
         if key not in cfg and key != "preset":
             raise InputError(None, f"unknown training option {key!r}")
+        # Values from the command line or `snakemake --config` may arrive as strings ("3", ["144", "256"]).
+        if isinstance(value, str) and not isinstance(cfg.get(key), str):
+            value = parse_value(value)
+        elif isinstance(value, list):
+            value = [parse_value(v) if isinstance(v, str) else v for v in value]
         cfg[key] = value
     cfg["preset"] = preset
     if isinstance(cfg["resolution"], (int, float)):
@@ -546,12 +551,14 @@ def train(
                 "seed",
                 "epoch_images",
                 "epochs",
+                "time_limit_min",
             )
         },
         "training_data": describe(cfg["data"], cfg["procedural_fraction"])
         + f"; {cfg['epoch_images']} images "
         f"of {cfg['resolution'][0]}x{cfg['resolution'][1]} px, seed {cfg['seed']}",
         "epochs": trainer.epoch,
+        "stopped_by_time_limit": trainer.epoch < cfg["epochs"],
         "steps": trainer.step,
         "metrics": {
             "fid": fid_rows[-1]["fid"] if fid_rows else None,

@@ -19,7 +19,7 @@ MAX_COPIES = 3
 SEX_COMPLEMENTS = {"XX": {"X": 2, "Y": 0}, "XY": {"X": 1, "Y": 1}}
 # Length prior: a metaphase chromosome's length ~ its hg38 size + an offset (small ones look relatively
 # longer); the log of a crop's length over its cell's median has a residual sd of ~0.11 on real cells.
-LENGTH_SIGMA = 0.15
+LENGTH_SIGMA = 0.2  # chosen on the validation cells (0.08-0.3 tried)
 LENGTH_OFFSET_MB = 20.0
 MIN_CROPS_FOR_LENGTH = 10
 

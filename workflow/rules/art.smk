@@ -23,12 +23,13 @@ rule generate:
         gpu=1,
         mem_mb=4000,
     params:
+        script=script("generate"),
         batch_size=config["generator"]["batch_size"],
         device=config["generator"]["device"],
         autocast="" if config["generator"]["autocast"] else "--no-autocast",
         compress=config["generator"]["png_compress_level"],
     shell:
-        "python {SCRIPTS}/generate.py --latents {input.latents} --checkpoint {input.checkpoint}"
+        "python {params.script} --latents {input.latents} --checkpoint {input.checkpoint}"
         " --out {output} --batch-size {params.batch_size} --device {params.device} {params.autocast}"
         " --compress-level {params.compress} --threads {threads} --log {log}"
 

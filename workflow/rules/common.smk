@@ -1,4 +1,5 @@
 # The sample sheet, config validation and input functions; no rules here.
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -99,9 +100,52 @@ def report_targets():
     ) + expand("results/report/{cohort}/kinship.png", cohort=pedigree_cohorts())
 
 
+# --- recognition: the classifier, and the image inputs listed in config ---
+CLASSIFIER = config["classifier"]["checkpoint"]
+
+
+def _input_name(path):
+    """results/classify/inputs/<name>: the input's file or folder name, made path-safe."""
+    p = Path(str(path).rstrip("/"))
+    stem = p.name if p.is_dir() or not p.suffix else p.stem
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) or "input"
+
+
+CLASSIFY_INPUTS = {_input_name(p): str(p) for p in config["classifier"]["inputs"]}
+if len(CLASSIFY_INPUTS) != len(config["classifier"]["inputs"]):
+    raise ValueError("classifier.inputs: two inputs share a file or folder name")
+
+
+def classify_input_flags(wildcards):
+    path = CLASSIFY_INPUTS[wildcards.input]
+    if Path(path).is_dir():
+        return (
+            f"--folder {path} --as-cell"
+            if config["classifier"]["group_by"] == ""
+            else f"--folder {path}"
+        )
+    if path.lower().endswith(".csv"):
+        group = config["classifier"]["group_by"]
+        return f"--manifest {path}" + (f" --group-by {group}" if group else "")
+    return f"--image {path} --spread"
+
+
+def recognition_targets():
+    targets = []
+    if config["classifier"]["art"]:
+        targets += expand("results/classify/{sample}.tsv", sample=samples.index)
+        targets += ["results/classify/legibility.tsv"]
+    targets += expand(
+        "results/classify/inputs/{input}.{ext}",
+        input=CLASSIFY_INPUTS,
+        ext=["tsv", "karyogram.png"],
+    )
+    return targets
+
+
 def all_targets():
-    # Karyograms, contact sheets and the report plots; they pull in the genome and art stages.
-    return karyogram_targets() + report_targets()
+    # Karyograms, contact sheets, the report plots and the art's legibility; they pull in every stage.
+    return karyogram_targets() + report_targets() + recognition_targets()
 
 
 SCRIPTS = str(Path(workflow.basedir).parent / "scripts")

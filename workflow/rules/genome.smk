@@ -79,12 +79,12 @@ rule af_table:
         "logs/af_table/{cohort}.log",
     benchmark:
         "benchmarks/af_table/{cohort}.tsv"
-    params:
-        script=script("af_table"),
     conda:
         "../../envs/genome.yaml"
     threads: 1
     resources:
         mem_mb=2000,
+    params:
+        script=script("af_table"),
     shell:
         "python {params.script} --genotypes {input} --out {output} --log {log}"

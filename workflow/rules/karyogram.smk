@@ -23,6 +23,7 @@ rule karyogram:
     resources:
         mem_mb=1000,
     params:
+        script=script("karyogram"),
         sex=sample_sex,
         chromosomes=" ".join(CHROMOSOMES),
         band_strength=config["karyogram"]["band_strength"],
@@ -33,10 +34,10 @@ rule karyogram:
         chromatid_width=config["karyogram"]["chromatid_width"],
         dpi=config["karyogram"]["dpi"],
     shell:
-        "python {SCRIPTS}/karyogram.py --tiles {input.tiles} --sample {wildcards.sample} --sex={params.sex:q}"
+        "python {params.script} --tiles {input.tiles} --sample {wildcards.sample} --sex={params.sex:q}"
         " --chromosomes {params.chromosomes} --band-strength {params.band_strength} {params.title}"
-        " {params.outline} --fit {params.fit} --chrom1-height {params.chrom1_height} --chromatid-width {params.chromatid_width}"
-        " --dpi {params.dpi} --png {output.png} --pdf {output.pdf} --layout {output.layout} --log {log}"
+        " {params.outline} --fit {params.fit} --chrom1-height {params.chrom1_height}"
+        " --chromatid-width {params.chromatid_width} --dpi {params.dpi} --png {output.png} --pdf {output.pdf} --layout {output.layout} --log {log}"
 
 
 rule contact_sheet:
@@ -61,10 +62,11 @@ rule contact_sheet:
     resources:
         mem_mb=1000,
     params:
+        script=script("contact_sheet"),
         columns=config["karyogram"]["contact_sheet_columns"],
         thumb_width=config["karyogram"]["contact_sheet_thumb_width"],
     shell:
-        "python {SCRIPTS}/contact_sheet.py --karyograms {input} --out {output} --columns {params.columns}"
+        "python {params.script} --karyograms {input} --out {output} --columns {params.columns}"
         " --thumb-width {params.thumb_width} --log {log}"
 
 
@@ -92,8 +94,10 @@ rule kinship_report:
     threads: 1
     resources:
         mem_mb=2000,
+    params:
+        script=script("kinship_report"),
     shell:
-        "python {SCRIPTS}/kinship_report.py --truth {input.truth} --latents {input.latents}"
+        "python {params.script} --truth {input.truth} --latents {input.latents}"
         " --tiles {input.tiles} --png {output.png} --tsv {output.tsv} --log {log}"
 
 
@@ -117,8 +121,10 @@ rule variant_counts:
     threads: 1
     resources:
         mem_mb=2000,
+    params:
+        script=script("variant_counts"),
     shell:
-        "python {SCRIPTS}/variant_counts.py --genotypes {input} --png {output.png} --tsv {output.tsv} --log {log}"
+        "python {params.script} --genotypes {input} --png {output.png} --tsv {output.tsv} --log {log}"
 
 
 rule karyograms:

@@ -1,46 +1,4 @@
 # Rules of the recognition stage: classify the art karyograms (legibility) and the image inputs in config.
-import re
-
-CLASSIFIER = config["classifier"]["checkpoint"]
-
-
-def _input_name(path):
-    """results/classify/inputs/<name>: the input's file or folder name, made path-safe."""
-    p = Path(str(path).rstrip("/"))
-    stem = p.name if p.is_dir() or not p.suffix else p.stem
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) or "input"
-
-
-CLASSIFY_INPUTS = {_input_name(p): str(p) for p in config["classifier"]["inputs"]}
-if len(CLASSIFY_INPUTS) != len(config["classifier"]["inputs"]):
-    raise ValueError("classifier.inputs: two inputs share a file or folder name")
-
-
-def classify_input_flags(wildcards):
-    path = CLASSIFY_INPUTS[wildcards.input]
-    if Path(path).is_dir():
-        return (
-            f"--folder {path} --as-cell"
-            if config["classifier"]["group_by"] == ""
-            else f"--folder {path}"
-        )
-    if path.lower().endswith(".csv"):
-        group = config["classifier"]["group_by"]
-        return f"--manifest {path}" + (f" --group-by {group}" if group else "")
-    return f"--image {path} --spread"
-
-
-def recognition_targets():
-    targets = []
-    if config["classifier"]["art"]:
-        targets += expand("results/classify/{sample}.tsv", sample=samples.index)
-        targets += ["results/classify/legibility.tsv"]
-    targets += expand(
-        "results/classify/inputs/{input}.{ext}",
-        input=CLASSIFY_INPUTS,
-        ext=["tsv", "karyogram.png"],
-    )
-    return targets
 
 
 rule classify:
@@ -64,9 +22,10 @@ rule classify:
         gpu=1,
         mem_mb=3000,
     params:
+        script=script("classify"),
         device=config["classifier"]["device"],
     shell:
-        "python {SCRIPTS}/classify.py --checkpoint {input.checkpoint} --layout {input.layout} --image {input.png}"
+        "python {params.script} --checkpoint {input.checkpoint} --layout {input.layout} --image {input.png}"
         " --out {output.tsv} --summary {output.summary} --device {params.device} --threads {threads} --log {log}"
 
 
@@ -88,8 +47,10 @@ rule legibility:
     threads: 1
     resources:
         mem_mb=500,
+    params:
+        script=script("classify"),
     shell:
-        "python {SCRIPTS}/classify.py --legibility {input} --out {output} --log {log}"
+        "python {params.script} --legibility {input} --out {output} --log {log}"
 
 
 rule classify_input:
@@ -121,9 +82,10 @@ rule classify_input:
         gpu=1,
         mem_mb=4000,
     params:
+        script=script("classify"),
         flags=classify_input_flags,
         device=config["classifier"]["device"],
     shell:
-        "python {SCRIPTS}/classify.py --checkpoint {input.checkpoint} {params.flags} --out {output.tsv}"
+        "python {params.script} --checkpoint {input.checkpoint} {params.flags} --out {output.tsv}"
         " --karyogram {output.karyogram} --summary {output.summary} --title {wildcards.input}"
         " --device {params.device} --threads {threads} --log {log}"

@@ -30,6 +30,7 @@ rule train_classifier:
         gpu=1,
         mem_mb=8000,
     params:
+        script=script("train_classifier"),
         preset=config["train_classifier"]["preset"],
         arch=config["train_classifier"]["arch"],
         group=config["train_classifier"]["group_column"],
@@ -39,7 +40,7 @@ rule train_classifier:
         heldout=lambda wc, input: " ".join(f"--heldout {h}" for h in input.heldout),
         extra=config["train_classifier"]["extra_args"],
     shell:
-        "python {SCRIPTS}/train_classifier.py --manifest {input.manifest} --group-column {params.group}"
+        "python {params.script} --manifest {input.manifest} --group-column {params.group}"
         " --val-frac {params.val_frac} --test-frac {params.test_frac} --seed {params.seed}"
         " --preset {params.preset} --arch {params.arch} {params.heldout} {params.extra}"
         " --out {output.weights} --metrics {output.metrics} --confusion {output.confusion}"
@@ -79,12 +80,13 @@ rule train_generator:
         gpu=1,
         mem_mb=8000,
     params:
+        script=script("train_generator"),
         preset=config["train_generator"]["preset"],
         data=config["train_generator"]["data"],
         overrides=" ".join(
-            "--set " + shlex.quote(f"{k}={json.dumps(v)}")
+            f"--set {shlex.quote(f'{k}={json.dumps(v)}')}"
             for k, v in config["train_generator"]["overrides"].items()
         ),
     shell:
-        "python {SCRIPTS}/train_generator.py --preset {params.preset} --data {params.data:q} {params.overrides}"
+        "python {params.script} --preset {params.preset} --data {params.data:q} {params.overrides}"
         " --out {output.weights} --threads {threads} --no-progress --log {log}"
