@@ -133,15 +133,17 @@ def test_env_versions_match_requirements():
                 assert version == req[name], f"{env.name}: {name}={version} but requirements.txt has {req[name]}"
 
 
-def test_dry_run_lint_and_clean_dag_output():
-    dry = snakemake("-n", "--cores", "1")
-    assert "parse_vcf" in dry.stdout + dry.stderr
-    lint = snakemake("--lint", check=False)
+def test_dry_run_lint_and_clean_dag_output(tmp_path):
+    work = workdir_copy(tmp_path)  # a fresh clone's state: nothing built yet
+    dry = snakemake("-n", "--cores", "1", cwd=work)
+    for rule in ("parse_vcf", "hash_latents", "generate", "karyogram", "classify", "legibility"):
+        assert rule in dry.stdout + dry.stderr, rule
+    lint = snakemake("--lint", check=False, cwd=work)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert "Lints for" not in lint.stdout + lint.stderr, lint.stdout + lint.stderr
-    graph = snakemake("--rulegraph", "--cores", "1")
+    graph = snakemake("--rulegraph", "--cores", "1", cwd=work)
     assert graph.stdout.lstrip().startswith("digraph"), graph.stdout[:200]
-    dag = snakemake("--dag", "--cores", "1")
+    dag = snakemake("--dag", "--cores", "1", cwd=work)
     assert dag.stdout.lstrip().startswith("digraph"), dag.stdout[:200]
     if shutil.which("dot"):
         svg = subprocess.run(["dot", "-Tsvg"], input=graph.stdout, capture_output=True, text=True)
