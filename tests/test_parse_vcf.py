@@ -274,3 +274,11 @@ def test_gatk_style_format_fields_crlf_and_no_contig_lines(tmp_path):
         assert not g.phased
         assert c.dosage.tolist() == [[1, -1, 2], [-1, 0, 1]]
         assert c.haplotypes[1, 2].tolist() == [1, -2]  # a haploid call in a diploid VCF
+
+
+def test_malformed_genotype_is_one_line_without_the_genotype(tmp_path):
+    recs = [record("chr1", 100, "A", "G", ["0|1", "0|x", "1"])]
+    vcf = write_bgzf(tmp_path / "badgt.vcf.gz", vcf_text(SAMPLES, recs))
+    proc, out = parse(tmp_path, vcf)
+    assert_one_line_error(proc, vcf, out, "malformed GT in sample column 2")
+    assert "0|x" not in proc.stderr

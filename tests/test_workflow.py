@@ -150,6 +150,12 @@ def test_dry_run_lint_and_clean_dag_output(tmp_path):
         assert svg.returncode == 0 and "<svg" in svg.stdout
 
 
+def test_ruff_clean():
+    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "scripts", "tests", "benchmarks"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_snakefmt_clean():
     proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "workflow"], cwd=REPO, capture_output=True,
                           text=True)

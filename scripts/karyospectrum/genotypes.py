@@ -528,9 +528,9 @@ class TextGenotypes:
             try:
                 codes = [MISSING if p == "." else int(p) for p in parts]
             except ValueError:
-                raise InputError(self.path, f"record {rec_no} on {chrom}: malformed genotype {gt[:12]!r}") from None
+                raise InputError(self.path, f"record {rec_no} on {chrom}: malformed GT in sample column {j + 1}") from None
             if any(c > 127 for c in codes) or not codes:
-                raise InputError(self.path, f"record {rec_no} on {chrom}: malformed genotype {gt[:12]!r}")
+                raise InputError(self.path, f"record {rec_no} on {chrom}: GT allele index out of range in sample column {j + 1}")
             alleles_row[j, 0] = codes[0]
             alleles_row[j, 1] = codes[1] if len(codes) > 1 else ABSENT
             phase_row[j] = len(codes) == 1 or "|" in gt
