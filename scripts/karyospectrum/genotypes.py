@@ -116,15 +116,12 @@ def _last_text(path: Path) -> bytes:
 @dataclass
 class VcfHeader:
     samples: list[str]
-    has_gt: bool
-    n_header_lines: int
     contigs: list[str] = field(default_factory=list)
 
 
 def check_header(path: Path) -> VcfHeader:
     """Validate the text header and the first record's shape; return the sample names."""
     n = 0
-    has_gt_decl = False
     contigs: list[str] = []
     with gzip.open(path, "rt", errors="replace") as fh:
         try:
@@ -133,9 +130,7 @@ def check_header(path: Path) -> VcfHeader:
                 if n == 1 and not line.startswith("##fileformat=VCF"):
                     raise InputError(path, "line 1: missing VCF header (no ##fileformat=VCF line)")
                 if line.startswith("##"):
-                    if line.startswith("##FORMAT=<ID=GT,"):
-                        has_gt_decl = True
-                    elif line.startswith("##contig=<ID="):
+                    if line.startswith("##contig=<ID="):
                         contigs.append(line[13:].split(",", 1)[0].rstrip(">\n"))
                     continue
                 if not line.startswith("#CHROM"):
@@ -158,7 +153,7 @@ def check_header(path: Path) -> VcfHeader:
                     raise InputError(path, f"line {n + 1}: {len(fields)} columns, the header has {len(cols)}")
                 if "GT" not in fields[8].split(":"):
                     raise InputError(path, f"line {n + 1}: no GT field in FORMAT ({fields[8]!r}); genotypes are needed")
-                return VcfHeader(samples, has_gt_decl, n, contigs)
+                return VcfHeader(samples, contigs)
         except (EOFError, OSError, zlib.error) as err:
             raise InputError(path, f"cannot be decompressed ({err}); re-create it with `bgzip`") from None
     raise InputError(path, "missing VCF header (no #CHROM line)")
@@ -242,7 +237,7 @@ def _bcf_header(path: Path) -> VcfHeader:
     has_gt = any(h.info().get("ID") == "GT" for h in vcf.header_iter() if h.type == "FORMAT")
     if not has_gt:
         raise InputError(path, "no GT field declared in FORMAT; genotypes are needed")
-    return VcfHeader(list(vcf.samples), True, 0, list(vcf.seqnames))
+    return VcfHeader(list(vcf.samples), list(vcf.seqnames))
 
 
 # ----------------------------------------------------------------------------- chromosome names

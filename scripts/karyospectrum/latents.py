@@ -22,7 +22,7 @@ import numpy as np
 
 from .cli import InputError
 from .genotypes import ABSENT, GenotypeFile
-from .io import save_npz
+from .io import atomic_path, save_npz
 
 log = logging.getLogger("karyospectrum.latents")
 
@@ -162,6 +162,7 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
     n_s = len(genotypes.samples)
     phased = genotypes.phased
     copies = 2 if phased else 1
+    c = 1 if phased else 2  # allele copies behind one call: a haplotype, or a diploid dosage
     acc = np.zeros((n_s * copies, dim), dtype=np.float64)
     sq = np.zeros(n_s * copies, dtype=np.float64)  # sum of squared projections (uncentred scale)
     present = np.zeros((n_s, copies), dtype=bool)
@@ -184,7 +185,6 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
         w = site_weights(p[idx], settings.alpha) if settings.centering != "none" else np.ones(len(idx))
         r = projections(variant_seeds(chunk.variant_keys[idx], settings.key), dim)
         q = quantize(w[:, None] * r)
-        c = 1 if phased else 2
         var_sum += float(np.sum(c * p[idx] * (1 - p[idx]) * w**2))
         n_used += len(idx)
         # float32 is exact while every partial sum stays below EXACT_F32; "none" needs float64 for sq
@@ -202,7 +202,7 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
                 # expected allele count of each call: (present copies) x p; missing calls add 0
                 v = quantize(p[idx[sl]][:, None] * q[sl])
                 if complete:  # every call has all its copies: the same count for everyone
-                    acc -= (1 if phased else 2) * v.sum(axis=0)
+                    acc -= c * v.sum(axis=0)
                 else:
                     acc -= _copies_called(h[idx[sl]], phased).astype(dtype) @ v.astype(dtype)
             else:
@@ -220,7 +220,6 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
             v = quantize(pa[:, None] * q).sum(axis=0)
             ploidy = np.repeat(np.ones(n_s), 2) if phased else genotypes.ploidy.astype(np.float64)
             acc -= ploidy[:, None] * v[None, :]
-            c = 1 if phased else 2
             var_sum += float(np.sum(c * pa * (1 - pa) * w**2))
             n_used += len(ka)
     if settings.centering == "none":
@@ -255,15 +254,19 @@ def _frequencies(chunk, settings: LatentSettings, table, seen: set) -> tuple[np.
         keep = ~np.isnan(p)
         p = np.nan_to_num(p)
     else:
-        h = chunk.haplotypes
-        flat = h.reshape(len(h), -1)
-        alt = np.count_nonzero(flat == 1, axis=1)
-        called = np.count_nonzero(flat >= 0, axis=1)
-        p = np.where(called > 0, alt / np.maximum(called, 1), 0.0)
+        p, called = allele_frequencies(chunk.haplotypes)
         keep = called > 0
     maf = np.minimum(p, 1 - p)
     keep &= maf >= max(settings.min_af, 1e-12)  # monomorphic sites carry no information
     return p, keep
+
+
+def allele_frequencies(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Alt allele frequency per site over every called copy, and the number of called copies."""
+    flat = h.reshape(len(h), -1)
+    alt = np.count_nonzero(flat == 1, axis=1)
+    called = np.count_nonzero(flat >= 0, axis=1)
+    return np.where(called > 0, alt / np.maximum(called, 1), 0.0), called
 
 
 def _copies_called(h: np.ndarray, phased: bool) -> np.ndarray:
@@ -277,20 +280,16 @@ def _copies_called(h: np.ndarray, phased: bool) -> np.ndarray:
 
 def write_af_table(genotype_files: list[str | Path], out: str | Path) -> int:
     """Write a cohort's allele frequencies (variant_key, af) for later af_table centering."""
-    from .io import atomic_path
-
     n = 0
     with atomic_path(out, suffix=".tsv") as tmp, open(tmp, "w") as fh:
         fh.write("variant_key\taf\n")
         for path in genotype_files:
             with GenotypeFile(path) as g:
                 for chunk in g.chunks():
-                    h = chunk.haplotypes
-                    alt = (h == 1).sum(axis=(1, 2))
-                    called = (h >= 0).sum(axis=(1, 2))
-                    for key, a, c in zip(chunk.variant_keys, alt, called):
+                    p, called = allele_frequencies(chunk.haplotypes)
+                    for key, af, c in zip(chunk.variant_keys, p, called):
                         if c:
-                            fh.write(f"{key}\t{a / c:.6g}\n")
+                            fh.write(f"{key}\t{af:.6g}\n")
                             n += 1
     return n
 
