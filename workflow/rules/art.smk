@@ -26,12 +26,12 @@ rule generate:
         script=script("generate"),
         batch_size=config["generator"]["batch_size"],
         device=config["generator"]["device"],
-        autocast="" if config["generator"]["autocast"] else "--no-autocast",
+        autocast=[] if config["generator"]["autocast"] else ["--no-autocast"],
         compress=config["generator"]["png_compress_level"],
     shell:
-        "python {params.script} --latents {input.latents} --checkpoint {input.checkpoint}"
-        " --out {output} --batch-size {params.batch_size} --device {params.device} {params.autocast}"
-        " --compress-level {params.compress} --threads {threads} --log {log}"
+        "python {params.script:q} --latents {input.latents:q} --checkpoint {input.checkpoint:q}"
+        " --out {output:q} --batch-size {params.batch_size:q} --device {params.device:q} {params.autocast:q}"
+        " --compress-level {params.compress:q} --threads {threads:q} --log {log:q}"
 
 
 rule tiles:

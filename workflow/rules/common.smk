@@ -117,17 +117,14 @@ if len(CLASSIFY_INPUTS) != len(config["classifier"]["inputs"]):
 
 
 def classify_input_flags(wildcards):
+    """classify.py's input flags for one entry of classifier.inputs: a list, each item quoted by the shell's :q."""
     path = CLASSIFY_INPUTS[wildcards.input]
+    group = config["classifier"]["group_by"]
     if Path(path).is_dir():
-        return (
-            f"--folder {path} --as-cell"
-            if config["classifier"]["group_by"] == ""
-            else f"--folder {path}"
-        )
+        return ["--folder", path] + (["--as-cell"] if group == "" else [])
     if path.lower().endswith(".csv"):
-        group = config["classifier"]["group_by"]
-        return f"--manifest {path}" + (f" --group-by {group}" if group else "")
-    return f"--image {path} --spread"
+        return ["--manifest", path] + (["--group-by", group] if group else [])
+    return ["--image", path, "--spread"]
 
 
 def recognition_targets():

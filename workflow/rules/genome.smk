@@ -18,13 +18,13 @@ rule parse_vcf:
         mem_mb=2000,
     params:
         script=script("parse_vcf"),
-        pass_only="--pass-only" if config["vcf"]["pass_only"] else "",
+        pass_only=["--pass-only"] if config["vcf"]["pass_only"] else [],
         multiallelic=config["vcf"]["multiallelic"],
         chunk_size=config["vcf"]["chunk_size"],
     shell:
-        "python {params.script} --vcf {input.vcf} --sheet {input.sheet} --cohort {wildcards.cohort}"
-        " --chrom {wildcards.chrom} --out {output} --multiallelic {params.multiallelic}"
-        " --chunk-size {params.chunk_size} {params.pass_only} --log {log}"
+        "python {params.script:q} --vcf {input.vcf:q} --sheet {input.sheet:q} --cohort {wildcards.cohort:q}"
+        " --chrom {wildcards.chrom:q} --out {output:q} --multiallelic {params.multiallelic:q}"
+        " --chunk-size {params.chunk_size:q} {params.pass_only:q} --log {log:q}"
 
 
 rule hash_latents:
@@ -48,14 +48,14 @@ rule hash_latents:
         key=config["latent"]["key"],
         centering=config["latent"]["centering"],
         af_table=lambda wildcards, input: (
-            f"--af-table {input.af_table}" if input.af_table else ""
+            ["--af-table", input.af_table] if input.af_table else []
         ),
         alpha=config["latent"]["alpha"],
         min_af=config["latent"]["min_af"],
     shell:
-        "python {params.script} --genotypes {input.genotypes} --out {output} --dim {params.dim}"
-        " --key {params.key:q} --centering {params.centering} {params.af_table}"
-        " --alpha {params.alpha} --min-af {params.min_af} --log {log}"
+        "python {params.script:q} --genotypes {input.genotypes:q} --out {output:q} --dim {params.dim:q}"
+        " --key {params.key:q} --centering {params.centering:q} {params.af_table:q}"
+        " --alpha {params.alpha:q} --min-af {params.min_af:q} --log {log:q}"
 
 
 rule genotypes:
@@ -87,4 +87,4 @@ rule af_table:
     params:
         script=script("af_table"),
     shell:
-        "python {params.script} --genotypes {input} --out {output} --log {log}"
+        "python {params.script:q} --genotypes {input:q} --out {output:q} --log {log:q}"

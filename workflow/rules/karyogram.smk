@@ -25,19 +25,19 @@ rule karyogram:
     params:
         script=script("karyogram"),
         sex=sample_sex,
-        chromosomes=" ".join(CHROMOSOMES),
+        chromosomes=CHROMOSOMES,
         band_strength=config["karyogram"]["band_strength"],
-        title="" if config["karyogram"]["title"] else "--no-title",
-        outline="" if config["karyogram"]["outline"] else "--no-outline",
+        title=[] if config["karyogram"]["title"] else ["--no-title"],
+        outline=[] if config["karyogram"]["outline"] else ["--no-outline"],
         fit=config["karyogram"]["fit"],
         chrom1_height=config["karyogram"]["chrom1_height"],
         chromatid_width=config["karyogram"]["chromatid_width"],
         dpi=config["karyogram"]["dpi"],
     shell:
-        "python {params.script} --tiles {input.tiles} --sample {wildcards.sample} --sex={params.sex:q}"
-        " --chromosomes {params.chromosomes} --band-strength {params.band_strength} {params.title}"
-        " {params.outline} --fit {params.fit} --chrom1-height {params.chrom1_height}"
-        " --chromatid-width {params.chromatid_width} --dpi {params.dpi} --png {output.png} --pdf {output.pdf} --layout {output.layout} --log {log}"
+        "python {params.script:q} --tiles {input.tiles:q} --sample {wildcards.sample:q} --sex={params.sex:q}"
+        " --chromosomes {params.chromosomes:q} --band-strength {params.band_strength:q} {params.title:q}"
+        " {params.outline:q} --fit {params.fit:q} --chrom1-height {params.chrom1_height:q}"
+        " --chromatid-width {params.chromatid_width:q} --dpi {params.dpi:q} --png {output.png:q} --pdf {output.pdf:q} --layout {output.layout:q} --log {log:q}"
 
 
 rule contact_sheet:
@@ -66,8 +66,8 @@ rule contact_sheet:
         columns=config["karyogram"]["contact_sheet_columns"],
         thumb_width=config["karyogram"]["contact_sheet_thumb_width"],
     shell:
-        "python {params.script} --karyograms {input} --out {output} --columns {params.columns}"
-        " --thumb-width {params.thumb_width} --log {log}"
+        "python {params.script:q} --karyograms {input:q} --out {output:q} --columns {params.columns:q}"
+        " --thumb-width {params.thumb_width:q} --log {log:q}"
 
 
 rule kinship_report:
@@ -97,8 +97,8 @@ rule kinship_report:
     params:
         script=script("kinship_report"),
     shell:
-        "python {params.script} --truth {input.truth} --latents {input.latents}"
-        " --tiles {input.tiles} --png {output.png} --tsv {output.tsv} --log {log}"
+        "python {params.script:q} --truth {input.truth:q} --latents {input.latents:q}"
+        " --tiles {input.tiles:q} --png {output.png:q} --tsv {output.tsv:q} --log {log:q}"
 
 
 rule variant_counts:
@@ -124,7 +124,7 @@ rule variant_counts:
     params:
         script=script("variant_counts"),
     shell:
-        "python {params.script} --genotypes {input} --png {output.png} --tsv {output.tsv} --log {log}"
+        "python {params.script:q} --genotypes {input:q} --png {output.png:q} --tsv {output.tsv:q} --log {log:q}"
 
 
 rule karyograms:

@@ -25,8 +25,8 @@ rule classify:
         script=script("classify"),
         device=config["classifier"]["device"],
     shell:
-        "python {params.script} --checkpoint {input.checkpoint} --layout {input.layout} --image {input.png}"
-        " --out {output.tsv} --summary {output.summary} --device {params.device} --threads {threads} --log {log}"
+        "python {params.script:q} --checkpoint {input.checkpoint:q} --layout {input.layout:q} --image {input.png:q}"
+        " --out {output.tsv:q} --summary {output.summary:q} --device {params.device:q} --threads {threads:q} --log {log:q}"
 
 
 rule legibility:
@@ -50,7 +50,7 @@ rule legibility:
     params:
         script=script("classify"),
     shell:
-        "python {params.script} --legibility {input} --out {output} --log {log}"
+        "python {params.script:q} --legibility {input:q} --out {output:q} --log {log:q}"
 
 
 rule classify_input:
@@ -86,6 +86,6 @@ rule classify_input:
         flags=classify_input_flags,
         device=config["classifier"]["device"],
     shell:
-        "python {params.script} --checkpoint {input.checkpoint} {params.flags} --out {output.tsv}"
-        " --karyogram {output.karyogram} --summary {output.summary} --title {wildcards.input}"
-        " --device {params.device} --threads {threads} --log {log}"
+        "python {params.script:q} --checkpoint {input.checkpoint:q} {params.flags:q} --out {output.tsv:q}"
+        " --karyogram {output.karyogram:q} --summary {output.summary:q} --title {wildcards.input:q}"
+        " --device {params.device:q} --threads {threads:q} --log {log:q}"

@@ -1,4 +1,6 @@
 # Rules of the train stage.
+import json
+import shlex
 
 
 # Classifier on real chromosome crops (config train_classifier.data); not in the default target.
@@ -37,21 +39,17 @@ rule train_classifier:
         val_frac=config["train_classifier"]["val_frac"],
         test_frac=config["train_classifier"]["test_frac"],
         seed=config["train_classifier"]["seed"],
-        heldout=lambda wc, input: " ".join(f"--heldout {h}" for h in input.heldout),
-        extra=config["train_classifier"]["extra_args"],
+        heldout=lambda wc, input: [a for h in input.heldout for a in ("--heldout", h)],
+        extra=shlex.split(config["train_classifier"]["extra_args"]),
     shell:
-        "python {params.script} --manifest {input.manifest} --group-column {params.group}"
-        " --val-frac {params.val_frac} --test-frac {params.test_frac} --seed {params.seed}"
-        " --preset {params.preset} --arch {params.arch} {params.heldout} {params.extra}"
-        " --out {output.weights} --metrics {output.metrics} --confusion {output.confusion}"
-        " --per-class {output.per_class} --threads {threads} --no-progress --log {log}"
+        "python {params.script:q} --manifest {input.manifest:q} --group-column {params.group:q}"
+        " --val-frac {params.val_frac:q} --test-frac {params.test_frac:q} --seed {params.seed:q}"
+        " --preset {params.preset:q} --arch {params.arch:q} {params.heldout:q} {params.extra:q}"
+        " --out {output.weights:q} --metrics {output.metrics:q} --confusion {output.confusion:q}"
+        " --per-class {output.per_class:q} --threads {threads:q} --no-progress --log {log:q}"
 
 
 # --- generator (DCGAN / WGAN-GP); the bundled resources/models/generator.* came from this rule ---
-import json
-import shlex
-
-
 rule train_generator:
     input:
         data=(
@@ -83,10 +81,11 @@ rule train_generator:
         script=script("train_generator"),
         preset=config["train_generator"]["preset"],
         data=config["train_generator"]["data"],
-        overrides=" ".join(
-            f"--set {shlex.quote(f'{k}={json.dumps(v)}')}"
+        overrides=[
+            a
             for k, v in config["train_generator"]["overrides"].items()
-        ),
+            for a in ("--set", f"{k}={json.dumps(v)}")
+        ],
     shell:
-        "python {params.script} --preset {params.preset} --data {params.data:q} {params.overrides}"
-        " --out {output.weights} --threads {threads} --no-progress --log {log}"
+        "python {params.script:q} --preset {params.preset:q} --data {params.data:q} {params.overrides:q}"
+        " --out {output.weights:q} --threads {threads:q} --no-progress --log {log:q}"
