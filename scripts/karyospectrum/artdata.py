@@ -8,13 +8,17 @@ folder can replace it. Item ``i`` is a pure function of ``(seed, i)``, so a set 
 
 from __future__ import annotations
 
+import json
+import logging
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .cli import InputError
+from .errors import InputError
+from .io import write_json, write_text
 
 # Colour photographs and greyscale textures shipped inside scikit-image's wheel.
 SKIMAGE_PHOTOS = (
@@ -222,3 +226,240 @@ def blur_score(img: np.ndarray) -> float:
     """Variance of the Laplacian of the grey image: higher is sharper (used for the 16:9 check)."""
     g = np.asarray(Image.fromarray(img).convert("L").filter(ImageFilter.FIND_EDGES), np.float32)
     return float(g[1:-1, 1:-1].var())
+
+
+# --- style datasets: random crops cached on disk (rule style_dataset) ---------------------
+#
+# Layout of results/datasets/{style}/ (this module is its one reader and writer):
+#   dataset.json   style, source, license, crop size, counts, per-source crop counts, skipped files
+#   manifest.tsv   split, path (relative), source  -- written last: its presence marks a complete set
+#   train/NNNNNN.png, heldout/NNNNNN.png   uint8 RGB crops, crop_size x crop_size
+# Held-out crops are drawn from the same source images with another random stream: never trained on.
+
+SPLITS = ("train", "heldout")
+PROCEDURAL = "procedural"
+MANIFEST_COLUMNS = ("split", "path", "source")
+# Sources are shrunk on load so that their short side is at most this: bounded memory, and the
+# smallest crop box (crop_size px) still spans 1/8 of the short side.
+_MAX_SHORT_SIDE = 1024
+
+log = logging.getLogger("karyospectrum.artdata")
+
+
+@dataclass
+class StyleDatasetOptions:
+    """Options of rule style_dataset (defaults: config/config.yaml, section styles)."""
+
+    crop_size: int = 128
+    n_train: int = 20000
+    n_heldout: int = 2000
+    seed: int = 0
+    max_pixels: int = 100_000_000
+    hflip: float = 0.5
+    rot90: float = 0.0
+    colour_jitter: float = 0.1
+
+
+def _open_checked(path: Path, max_pixels: int, min_side: int) -> Image.Image:
+    """Decode one source image as RGB (shrunk to a short side <= _MAX_SHORT_SIDE), or raise InputError."""
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > max_pixels:
+                raise InputError(path, f"image too large ({w}x{h} px > {max_pixels} px), skipped")
+            if min(w, h) < min_side:
+                raise InputError(path, f"image smaller than the crop size ({w}x{h} < {min_side} px), skipped")
+            shrink = min(w, h) / _MAX_SHORT_SIDE
+            if shrink > 1:
+                im.draft("RGB", (int(w / shrink), int(h / shrink)))  # JPEG: decode at a reduced size
+            rgb = im.convert("RGB")
+    except InputError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise InputError(path, f"not a readable image ({err}), skipped") from err
+    w, h = rgb.size
+    shrink = min(w, h) / _MAX_SHORT_SIDE
+    if shrink > 1:
+        rgb = rgb.resize((round(w / shrink), round(h / shrink)), Image.LANCZOS)
+    return rgb
+
+
+def source_images(folder) -> list[Path]:
+    """Files with an image suffix under ``folder`` (sorted; SVG and other files are not images here)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(folder, "style source folder not found (see scripts/fetch_art_sources.sh)")
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _augment(rng: np.random.Generator, img: Image.Image, opts: StyleDatasetOptions) -> Image.Image:
+    if rng.random() < opts.hflip:
+        img = img.transpose(Image.FLIP_LEFT_RIGHT)
+    if rng.random() < opts.rot90:
+        img = img.transpose(Image.ROTATE_90)
+    if opts.colour_jitter:
+        from PIL import ImageEnhance
+
+        j = opts.colour_jitter
+        img = ImageEnhance.Color(img).enhance(rng.uniform(1 - j, 1 + j))
+        img = ImageEnhance.Brightness(img).enhance(rng.uniform(1 - j / 2, 1 + j / 2))
+    return img
+
+
+def _photo_crop(rng, im: Image.Image, size: int) -> Image.Image:
+    """A square box, log-uniform between ``size`` px (never upsampled) and the short side, resized."""
+    W, H = im.size
+    side = float(np.exp(rng.uniform(np.log(size), np.log(min(W, H)))))
+    x0, y0 = rng.uniform(0, W - side), rng.uniform(0, H - side)
+    return im.resize((size, size), Image.LANCZOS, box=(x0, y0, x0 + side, y0 + side))
+
+
+def build_style_dataset(
+    style: str, source, out_dir, license: str = "", opts: StyleDatasetOptions | None = None, workers: int = 2
+) -> dict:
+    """Render a style's train and held-out crops into ``out_dir``; returns (and writes) dataset.json.
+
+    ``source`` is a folder of images or ``"procedural"``. Unreadable, corrupt, too small or too large
+    files get one warning line each and are skipped and counted; no readable image is an InputError.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    opts = opts or StyleDatasetOptions()
+    out_dir = Path(out_dir)
+    size, counts = int(opts.crop_size), {"train": int(opts.n_train), "heldout": int(opts.n_heldout)}
+    if size < 8 or min(counts.values()) < 1:
+        raise InputError(None, "crop_size must be >= 8 and n_train, n_heldout >= 1")
+    jobs: list[tuple[str, int, str, int]] = []  # (split, index, source name, source id)
+    skipped: list[dict] = []
+    if str(source) == PROCEDURAL:
+        names, images = ["procedural"], None
+    else:
+        files = source_images(source)
+        names, images = [], []
+
+        def load(path):
+            try:
+                return _open_checked(path, int(opts.max_pixels), size)
+            except InputError as err:
+                return err
+
+        # Decode once up front (in threads: PIL releases the GIL): bad files are found before any crop.
+        with ThreadPoolExecutor(max(1, int(workers))) as pool:
+            for path, im in zip(files, pool.map(load, files)):
+                if isinstance(im, InputError):
+                    log.warning("%s", im)
+                    skipped.append({"file": str(path.relative_to(source)), "problem": im.problem})
+                else:
+                    images.append(im)
+                    names.append(str(path.relative_to(source)))
+        if not images:
+            raise InputError(
+                source, f"no readable images in the style source folder ({len(skipped)} skipped)"
+            )
+    for split in SPLITS:
+        for i in range(counts[split]):
+            jobs.append((split, i, names[i % len(names)], i % len(names)))
+
+    def render(job):
+        split, i, _, src = job
+        rng = np.random.default_rng([int(opts.seed), SPLITS.index(split), i])
+        if images is None:
+            img = Image.fromarray(procedural_art(rng, size, size))
+        else:
+            img = _photo_crop(rng, images[src], size)
+        rel = f"{split}/{i:06d}.png"
+        _augment(rng, img, opts).save(out_dir / rel, format="PNG", compress_level=1)
+        return rel
+
+    for split in SPLITS:
+        (out_dir / split).mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max(1, int(workers))) as pool:
+        rels = list(pool.map(render, jobs, chunksize=64))
+    per_source = {n: 0 for n in names}
+    for _, _, name, _ in jobs:
+        per_source[name] += 1
+    info = {
+        "kind": "style_dataset",
+        "style": style,
+        "source": str(source),
+        "license": license,
+        "crop_size": size,
+        "counts": counts,
+        "source_images": len(names),
+        "skipped_files": len(skipped),
+        "skipped": skipped,
+        "crops_per_source": per_source,
+        "options": asdict(opts),
+        "heldout_note": "held-out crops come from the same source images, drawn with another random stream",
+    }
+    write_json(out_dir / "dataset.json", info)
+    write_text(
+        out_dir / "manifest.tsv",
+        "\t".join(MANIFEST_COLUMNS)
+        + "\n"
+        + "".join(f"{job[0]}\t{rel}\t{job[2]}\n" for job, rel in zip(jobs, rels)),
+    )
+    log.info(
+        "style %s: %d train + %d held-out crops of %d px from %d source(s); %d file(s) skipped",
+        style,
+        counts["train"],
+        counts["heldout"],
+        size,
+        len(names),
+        len(skipped),
+    )
+    return info
+
+
+def read_dataset_info(root) -> dict:
+    """dataset.json of a built style dataset, checked (a folder without a manifest is incomplete)."""
+    root = Path(root)
+    if not (root / "manifest.tsv").exists() or not (root / "dataset.json").exists():
+        raise InputError(root, "not a style dataset (no manifest.tsv/dataset.json; run rule style_dataset)")
+    try:
+        info = json.loads((root / "dataset.json").read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputError(root / "dataset.json", f"not readable JSON ({err})") from err
+    if info.get("kind") != "style_dataset":
+        raise InputError(root / "dataset.json", "not a style dataset card")
+    return info
+
+
+class StyleDataset:
+    """One split of a built style dataset, streamed from disk: item ``i`` is uint8 [h, w, 3].
+
+    ``resolution`` (h, w) resizes each crop on load (area filter); None keeps the crop size.
+    """
+
+    def __init__(self, root, split: str = "train", resolution=None):
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}")
+        self.root, self.split = Path(root), split
+        self.info = read_dataset_info(self.root)
+        rows = (self.root / "manifest.tsv").read_text().splitlines()
+        if not rows or tuple(rows[0].split("\t")) != MANIFEST_COLUMNS:
+            raise InputError(self.root / "manifest.tsv", f"header must be {' '.join(MANIFEST_COLUMNS)}")
+        self.paths = [r.split("\t")[1] for r in rows[1:] if r.split("\t")[0] == split]
+        if not self.paths:
+            raise InputError(self.root / "manifest.tsv", f"no {split} crops")
+        size = int(self.info["crop_size"])
+        self.h, self.w = (int(resolution[0]), int(resolution[1])) if resolution is not None else (size, size)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        path = self.root / self.paths[int(i)]
+        try:
+            with Image.open(path) as im:
+                im = im.convert("RGB")
+                if im.size != (self.w, self.h):
+                    im = im.resize((self.w, self.h), Image.BOX if self.w <= im.size[0] else Image.LANCZOS)
+                return np.asarray(im, np.uint8)
+        except OSError as err:
+            raise InputError(path, f"crop not readable ({err}); rebuild the style dataset") from err
+
+    def load(self, n: int | None = None, start: int = 0) -> np.ndarray:
+        """Items ``start .. start+n`` as one uint8 array [n, h, w, 3] (for FID references)."""
+        n = len(self) - start if n is None else min(int(n), len(self) - start)
+        return np.stack([self[i] for i in range(start, start + n)])

@@ -1,5 +1,5 @@
 # Rules of the art stage: latents -> tiles (one PNG per sample x chromosome x present copy).
-
+import shlex
 
 # The tiles folder of every cohort (a lambda, not a def: snakemake --lint flags functions beside rules).
 art_targets = lambda: expand("results/tiles/{cohort}", cohort=COHORTS)
@@ -37,3 +37,38 @@ rule generate:
 rule tiles:
     input:
         art_targets(),
+
+
+# One art style's dataset: random crops + augmentations cached on disk, with a held-out split for FID.
+# The source folder is filled beforehand by scripts/fetch_art_sources.sh (the workflow never downloads).
+rule style_dataset:
+    input:
+        source=lambda wc: (
+            []
+            if config["styles"][wc.style]["source"] == "procedural"
+            else config["styles"][wc.style]["source"]
+        ),
+    output:
+        directory("results/datasets/{style}"),
+    log:
+        "logs/style_dataset/{style}.log",
+    benchmark:
+        "benchmarks/style_dataset/{style}.tsv"
+    wildcard_constraints:
+        style="|".join(map(re.escape, config["styles"])),
+    conda:
+        "../../envs/art.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+    params:
+        script=script("style_dataset"),
+        source=lambda wc: config["styles"][wc.style]["source"],
+        license=lambda wc: config["styles"][wc.style]["license"],
+        options=shlex.join(
+            f"--{k.replace('_', '-')}={v}" for k, v in config["style_dataset"].items()
+        ),
+    shell:
+        "python {params.script:q} --style {wildcards.style:q} --source {params.source:q}"
+        " --license {params.license:q} {params.options} --out {output:q}"
+        " --threads {threads} --log {log:q}"
