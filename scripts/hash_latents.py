@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -16,7 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from karyospectrum.cli import run, setup_logging  # noqa: E402
 from karyospectrum.genotypes import GenotypeFile  # noqa: E402
-from karyospectrum.latents import CENTERINGS, DEFAULT_KEY, LatentSettings, hash_genotypes  # noqa: E402
+from karyospectrum.keys import DEFAULT_KEY, KEY_ENV, read_key  # noqa: E402
+from karyospectrum.latents import CENTERINGS, LatentSettings, hash_genotypes  # noqa: E402
 
 log = logging.getLogger("karyospectrum.hash_latents")
 
@@ -25,19 +25,22 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--genotypes", required=True, help="genotype file from parse_vcf")
     ap.add_argument("--out", required=True, help="output latents (.npz)")
-    ap.add_argument("--dim", type=int, default=128, help="latent dimension (the generator's)")
+    d = LatentSettings()
+    ap.add_argument("--dim", type=int, default=d.dim, help="latent dimension (the generator's)")
     ap.add_argument(
-        "--key", default=None, help=f"hashing key (default: $KARYOSPECTRUM_KEY, else the public {DEFAULT_KEY!r})"
+        "--key-file",
+        help=f"file whose first line is the secret hashing key (default: ${KEY_ENV}, else the public {DEFAULT_KEY!r}); "
+        "the key itself is never taken on the command line",
     )
-    ap.add_argument("--centering", choices=CENTERINGS, default="cohort")
+    ap.add_argument("--centering", choices=CENTERINGS, default=d.centering)
     ap.add_argument("--af-table", help="TSV variant_key, af (for --centering af_table)")
-    ap.add_argument("--alpha", type=float, default=-0.5, help="site weight (2p(1-p))^(alpha/2)")
-    ap.add_argument("--min-af", type=float, default=0.0, help="drop sites with minor allele frequency below this")
+    ap.add_argument("--alpha", type=float, default=d.alpha, help="site weight (2p(1-p))^(alpha/2)")
+    ap.add_argument("--min-af", type=float, default=d.min_af, help="drop sites with minor allele frequency below this")
     ap.add_argument("--log", help="log file")
     args = ap.parse_args(argv)
     setup_logging(args.log)
 
-    key = args.key or os.environ.get("KARYOSPECTRUM_KEY") or DEFAULT_KEY
+    key = read_key(args.key_file)
     settings = LatentSettings(args.dim, key, args.centering, args.alpha, args.min_af, args.af_table)
     with GenotypeFile(args.genotypes) as g:
         lat = hash_genotypes(g, settings)

@@ -227,7 +227,8 @@ def test_genome_half_end_to_end(genome_run):
     assert "not in cohort.vcf.gz" in log
     # changing a latent setting re-hashes but does not re-parse the VCF
     before = (work / "results/genotypes/example/1.npz").stat().st_mtime_ns
-    proc = snakemake("latents", "--cores", "2", "--config", "latent={'key': 'another-key'}", cwd=work)
+    (work / "another.key").write_text("another-key\n")
+    proc = snakemake("latents", "--cores", "2", "--config", "latent={'key_file': 'another.key'}", cwd=work)
     assert "hash_latents" in proc.stdout + proc.stderr
     assert (work / "results/genotypes/example/1.npz").stat().st_mtime_ns == before
 

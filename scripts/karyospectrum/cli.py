@@ -11,14 +11,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-
-class InputError(Exception):
-    """Bad user input: the message is one line naming the file and the problem."""
-
-    def __init__(self, path, problem: str):
-        self.path = str(path) if path is not None else None
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}" if self.path else problem)
+from .errors import InputError
 
 
 log = logging.getLogger("karyospectrum")

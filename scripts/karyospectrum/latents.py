@@ -20,23 +20,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import InputError
+from .errors import InputError
 from .genotypes import ABSENT, GenotypeFile
 from .io import atomic_path, save_npz
+from .keys import DEFAULT_KEY, key_id
 
 log = logging.getLogger("karyospectrum.latents")
 
-DEFAULT_KEY = "karyospectrum-public-key-v1"  # PUBLIC: latents made with it can be compared by anyone
 QUANTUM = 2.0**-8
 BLOCK = 2048  # sites per matmul block at most
 EXACT_F32 = 2.0**15  # |partial sums| below this stay exact in float32 on the 2**-8 grid
 CENTERINGS = ("cohort", "af_table", "none")
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def key_id(key: str) -> str:
-    """A short public fingerprint of the key, stored with the latents (the key is not)."""
-    return hashlib.blake2b(key.encode(), digest_size=6, person=b"karyo-keyid").hexdigest()
 
 
 def variant_seeds(variant_keys, key: str) -> np.ndarray:
