@@ -80,7 +80,7 @@ def test_odd_but_honest_paths_work(work, name):
     "row, message",
     [
         (f"FAM1_father\tc{PAYLOAD}\tVCF", "cohort"),
-        (f"x;id>PWNED\tc\tVCF", "sample"),
+        ("x;id>PWNED\tc\tVCF", "sample"),
         ("a b\tc\tVCF", "sample"),
         ("../up\tc\tVCF", "sample"),
         ("FAM1_father\t..\tVCF", "cohort"),

@@ -13,7 +13,6 @@ from typing import Callable
 
 from .errors import InputError
 
-
 log = logging.getLogger("karyospectrum")
 
 
