@@ -1,8 +1,10 @@
 #!/usr/bin/env python
-"""parse_vcf: one chromosome of a cohort's bgzipped, indexed VCF/BCF -> genotype intermediate (.npz).
+"""parse_vcf: one chromosome of a cohort's BGZF VCF or BCF -> genotype intermediate (.npz).
 
 Reads the sheet's samples of one cohort, keeps biallelic SNPs (multi-allelic sites skipped or
 split), and writes positions, variant keys and haplotypes chunk by chunk (bounded memory).
+An indexed file is read by region; plain-text and gzip VCFs are first made an indexed BGZF by
+prepare_vcf.py (the workflow does it once per input), and the input is never written to.
 """
 
 from __future__ import annotations
@@ -16,22 +18,31 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from karyospectrum.cli import run, setup_logging  # noqa: E402
-from karyospectrum.genotypes import ParseOptions, read_chromosome, read_sheet_samples, write_genotypes  # noqa: E402
+from karyospectrum.errors import InputError  # noqa: E402
+from karyospectrum.genotypes import ParseOptions, read_chromosome, write_genotypes  # noqa: E402
+from karyospectrum.samplesheet import cohort_samples, read_sample_sheet  # noqa: E402
 
 log = logging.getLogger("karyospectrum.parse_vcf")
 
 
 def main(argv=None) -> int:
+    d = ParseOptions()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--vcf", required=True, help="bgzipped VCF or BCF (an index is created when missing)")
+    ap.add_argument("--vcf", required=True, help="BGZF VCF or BCF (indexed: read by region; else streamed)")
+    ap.add_argument("--source", help="the user's file --vcf was prepared from (named in error lines)")
     ap.add_argument("--chrom", required=True, help="chromosome (1..22, X, Y; 'chr' prefixes are harmonized)")
+    ap.add_argument(
+        "--chromosomes", nargs="+", help="all configured chromosomes: a VCF with none of them fails"
+    )
     ap.add_argument("--out", required=True, help="output genotype file (.npz)")
     ap.add_argument("--sheet", help="sample sheet TSV (sample, cohort, vcf[, vcf_sample])")
     ap.add_argument("--cohort", help="cohort of the sheet to read")
     ap.add_argument("--samples", help="comma-separated VCF sample names (instead of --sheet/--cohort)")
-    ap.add_argument("--multiallelic", choices=["skip", "split"], default="skip")
-    ap.add_argument("--pass-only", action="store_true", help="keep only FILTER=PASS (or '.') records")
-    ap.add_argument("--chunk-size", type=int, default=20_000, help="records per chunk (bounds memory)")
+    ap.add_argument("--multiallelic", choices=["skip", "split"], default=d.multiallelic)
+    ap.add_argument(
+        "--pass-only", action="store_true", default=d.pass_only, help="keep only FILTER=PASS or '.'"
+    )
+    ap.add_argument("--chunk-size", type=int, default=d.chunk_size, help="records per chunk (bounds memory)")
     ap.add_argument("--log", help="log file")
     args = ap.parse_args(argv)
     setup_logging(args.log)
@@ -39,20 +50,31 @@ def main(argv=None) -> int:
     if args.samples:
         ids = vcf_names = args.samples.split(",")
     elif args.sheet and args.cohort:
-        ids, vcf_names = read_sheet_samples(args.sheet, args.cohort)
+        ids, vcf_names = cohort_samples(read_sample_sheet(args.sheet), args.cohort, args.sheet)
     else:
         ap.error("give --samples, or --sheet with --cohort")
     counts: collections.Counter = collections.Counter()
     opts = ParseOptions(multiallelic=args.multiallelic, pass_only=args.pass_only, chunk_size=args.chunk_size)
-    chunks = read_chromosome(args.vcf, args.chrom, vcf_names, opts, counts)
-    meta = write_genotypes(args.out, args.chrom, ids, chunks, counts)
+    try:
+        chunks = read_chromosome(args.vcf, args.chrom, vcf_names, opts, counts, args.chromosomes)
+        meta = write_genotypes(args.out, args.chrom, ids, chunks, counts)
+    except InputError as err:
+        if args.source and err.path == str(Path(args.vcf)):  # a prepared copy: name the user's file
+            raise InputError(args.source, err.problem) from None
+        raise
     log.info(
-        "chromosome %s: %d samples, %d SNPs kept, phased=%s", meta["chrom"], len(ids), meta["n_variants"], meta["phased"]
+        "chromosome %s: %d samples, %d SNPs kept, phased=%s",
+        meta["chrom"],
+        len(ids),
+        meta["n_variants"],
+        meta["phased"],
     )
     for name, n in sorted(counts.items()):
         log.info("count %s: %d", name, n)
     if meta["n_variants"] == 0:
-        log.warning("chromosome %s has no usable variants in %s", meta["chrom"], Path(args.vcf).name)
+        log.warning(
+            "chromosome %s has no usable variants in %s", meta["chrom"], Path(args.source or args.vcf).name
+        )
     return 0
 
 

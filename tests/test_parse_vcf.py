@@ -1,16 +1,23 @@
-"""parse_vcf: odd-but-valid VCFs are parsed and counted; bad ones get one clear line, exit 2."""
+"""parse_vcf and prepare_vcf: odd-but-valid VCFs are parsed and counted; bad ones get one clear line, exit 2.
+
+Most tests run the step scripts' ``main`` in-process (``vcftools.run_step``), as the workflow chains them;
+a few run them as processes, to see exactly what a user sees.
+"""
 
 from __future__ import annotations
 
+import gzip
+import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from karyospectrum.genotypes import GenotypeFile, harmonize
-from vcftools import HEADER, record, vcf_text, write_bgzf, write_gzip
+from karyospectrum.genotypes import GenotypeFile, harmonize, in_place, sniff_vcf
+from vcftools import HEADER, process, record, run_step, vcf_text, write_bgzf, write_gzip
 
 SAMPLES = ["A", "B", "C"]
+CHROMS = ["1", "2", "X", "Y"]
 
 
 def good_records():
@@ -27,6 +34,7 @@ def good_records():
 
 
 def parse(tmp_path, vcf, chrom="1", extra=(), samples="A,B,C"):
+    """parse_vcf as a process: (CompletedProcess, output path)."""
     out = tmp_path / f"geno_{chrom}.npz"
     cmd = [sys.executable, "scripts/parse_vcf.py", "--vcf", str(vcf), "--chrom", chrom, "--out", str(out)]
     cmd += ["--samples", samples, "--log", str(tmp_path / "parse.log"), *extra]
@@ -34,10 +42,39 @@ def parse(tmp_path, vcf, chrom="1", extra=(), samples="A,B,C"):
     return proc, out
 
 
+def parse_in(tmp_path, vcf, chrom="1", extra=(), samples="A,B,C"):
+    """parse_vcf in-process: (exit status, output path)."""
+    out = tmp_path / f"geno_{chrom}.npz"
+    argv = [
+        "--vcf",
+        vcf,
+        "--chrom",
+        chrom,
+        "--out",
+        out,
+        "--samples",
+        samples,
+        "--log",
+        tmp_path / "parse.log",
+    ]
+    return run_step("parse_vcf", [*argv, *extra]), out
+
+
 def _repo():
     from conftest import REPO
 
     return REPO
+
+
+def keys_and_dosage(path):
+    with GenotypeFile(path) as g:
+        chunks = list(g.chunks())
+        if not chunks:
+            return [], []
+        return (
+            np.concatenate([c.variant_keys for c in chunks]).tolist(),
+            np.concatenate([c.dosage for c in chunks]).tolist(),
+        )
 
 
 def test_parses_and_counts_odd_records(tmp_path):
@@ -84,12 +121,14 @@ def test_haploid_and_mixed_ploidy_x(tmp_path):
         assert g.meta["counts"]["haploid_calls"] == 3
 
 
-def test_unprefixed_names_and_missing_index_created(tmp_path):
-    text = vcf_text(SAMPLES, [r.replace("chr", "", 1) for r in good_records()], HEADER.replace("ID=chr", "ID="))
+def test_unprefixed_names_unindexed_bgzf_is_streamed_not_indexed_beside(tmp_path):
+    text = vcf_text(
+        SAMPLES, [r.replace("chr", "", 1) for r in good_records()], HEADER.replace("ID=chr", "ID=")
+    )
     vcf = write_bgzf(tmp_path / "nochr.vcf.gz", text, index=False)
     proc, out = parse(tmp_path, vcf, chrom="chr1")
     assert proc.returncode == 0, proc.stderr
-    assert (tmp_path / "nochr.vcf.gz.tbi").exists()
+    assert not (tmp_path / "nochr.vcf.gz.tbi").exists()  # nothing is written beside the user's file
     with GenotypeFile(out) as g:
         assert next(g.chunks()).variant_keys[0] == "1:100:A:G"
 
@@ -97,8 +136,8 @@ def test_unprefixed_names_and_missing_index_created(tmp_path):
 def test_unphased_vcf_is_marked_unphased(tmp_path):
     recs = [r.replace("|", "/") for r in good_records()]
     vcf = write_bgzf(tmp_path / "unphased.vcf.gz", vcf_text(SAMPLES, recs))
-    proc, out = parse(tmp_path, vcf)
-    assert proc.returncode == 0, proc.stderr
+    code, out = parse_in(tmp_path, vcf)
+    assert code == 0
     with GenotypeFile(out) as g:
         assert not g.phased
 
@@ -113,43 +152,77 @@ def test_config_chromosome_absent_is_a_warning(tmp_path):
 
 
 def test_harmonize():
-    assert [harmonize(c) for c in ["chr1", "1", "CHRX", "23", "chrY", "chrM"]] == ["1", "1", "X", "X", "Y", "MT"]
+    assert [harmonize(c) for c in ["chr1", "1", "CHRX", "23", "chrY", "chrM"]] == [
+        "1",
+        "1",
+        "X",
+        "X",
+        "Y",
+        "MT",
+    ]
 
 
-def _bad(tmp_path, name):
+def write_as(path, text, kind):
+    """Write VCF text as `kind`: plain, gzip, bgzf (unindexed), bgzf_indexed or bcf (unindexed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "plain":
+        path = path.with_name(path.name.replace(".vcf.gz", ".vcf"))
+        path.write_text(text, encoding="utf-8", newline="")
+    elif kind == "gzip":
+        write_gzip(path, text)
+    elif kind in ("bgzf", "bgzf_indexed"):
+        write_bgzf(path, text, index=kind == "bgzf_indexed")
+    elif kind == "bcf":
+        import pysam
+
+        tmp = write_bgzf(path.with_name("tmp_" + path.name), text, index=False)
+        path = path.with_name(path.name.replace(".vcf.gz", ".bcf"))
+        with pysam.VariantFile(str(tmp)) as src, pysam.VariantFile(str(path), "wb", header=src.header) as dst:
+            for rec in src:
+                dst.write(rec)
+        tmp.unlink()
+    else:
+        path.write_text(text)
+    return path
+
+
+def _bad(tmp_path, name, kind="bgzf"):
     recs = good_records()
     header_only = vcf_text(SAMPLES, [])
     cases = {
-        "no_header": ("\n".join(recs) + "\n", "bgzf", "missing VCF header"),
-        "header_only": (header_only, "bgzf", "no variant records"),
-        "trailing_blank": (vcf_text(SAMPLES, recs) + "\n", "bgzf", "blank line"),
-        "plain_gzip": (vcf_text(SAMPLES, recs), "gzip", "not BGZF"),
-        "uncompressed": (vcf_text(SAMPLES, recs), "plain", "not compressed"),
-        "unsorted": (vcf_text(SAMPLES, [recs[1], recs[0]] + recs[2:]), "bgzf", "not sorted"),
-        "no_gt": (vcf_text(SAMPLES, [r.replace("\tGT\t", "\tDP\t") for r in recs]), "bgzf", "no GT"),
+        "no_header": ("\n".join(recs) + "\n", "missing VCF header"),
+        "header_only": (header_only, "no variant records"),
+        "trailing_blank": (vcf_text(SAMPLES, recs) + "\n", "blank line"),
+        "unsorted": (vcf_text(SAMPLES, [recs[1], recs[0]] + recs[2:]), "not sorted"),
+        "no_gt": (vcf_text(SAMPLES, [r.replace("\tGT\t", "\tDP\t") for r in recs]), "no GT"),
         "no_samples": (
             vcf_text([], ["\t".join(r.split("\t")[:8]) for r in recs]).replace("\tFORMAT", ""),
-            "bgzf",
             "no sample columns",
         ),
-        "not_a_vcf": ("hello world\n", "raw", "not a VCF"),
+        "duplicate_samples": (vcf_text(["A", "B", "A"], recs), "'A' appears twice"),
+        "no_configured_contig": (
+            vcf_text(
+                SAMPLES, [r.replace("chr1", "chrUn_gl000220").replace("chrX", "chrM") for r in recs]
+            ).replace("##contig", "##other"),
+            "none of its contigs (chrUn_gl000220, chrM)",
+        ),
+        "not_a_vcf": ("hello world\n", "not a VCF"),
     }
-    text, kind, expect = cases[name]
-    path = tmp_path / f"{name}.vcf.gz"
-    if kind == "bgzf":
-        write_bgzf(path, text, index=False)
-    elif kind == "gzip":
-        write_gzip(path, text)
-    elif kind == "plain":
-        path = tmp_path / f"{name}.vcf"
-        path.write_text(text)
-    else:
-        path.write_text(text)
-    return path, expect
+    text, expect = cases[name]
+    return write_as(tmp_path / f"{name}.vcf.gz", text, "raw" if name == "not_a_vcf" else kind), expect
 
 
-BAD = ["no_header", "header_only", "trailing_blank", "plain_gzip", "uncompressed", "unsorted", "no_gt", "no_samples",
-       "not_a_vcf"]
+BAD = [
+    "no_header",
+    "header_only",
+    "trailing_blank",
+    "unsorted",
+    "no_gt",
+    "no_samples",
+    "duplicate_samples",
+    "no_configured_contig",
+    "not_a_vcf",
+]
 
 
 def assert_one_line_error(proc, path, out, expect):
@@ -162,9 +235,30 @@ def assert_one_line_error(proc, path, out, expect):
     assert not [p for p in out.parent.iterdir() if ".tmp" in p.name]
 
 
+def assert_one_line(code, captured, path, expect, work):
+    """In-process variant: exit 2, exactly one `error:` line naming the user's file, no htslib noise, no debris."""
+    err = captured.err
+    assert code == 2, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, err
+    assert f"error: {path}:" in lines[0] and expect in lines[0], lines[0]
+    assert "Traceback" not in err and "[E::" not in err and "[W::" not in err
+    assert not list(work.glob("*.npz")) and not list(work.glob("prepared*")), list(work.iterdir())
+    assert not [p for p in work.iterdir() if ".tmp" in p.name]
+
+
+@pytest.mark.parametrize("kind", ["bgzf", "plain", "gzip"])
 @pytest.mark.parametrize("name", BAD)
-def test_bad_vcf_one_line(tmp_path, name):
-    path, expect = _bad(tmp_path, name)
+def test_bad_vcf_one_line(tmp_path, capfd, name, kind):
+    """Through prepare_vcf (plain, gzip, unindexed BGZF) and parse_vcf, as the workflow runs them."""
+    path, expect = _bad(tmp_path, name, kind)
+    code, _ = process(path, tmp_path / "work", CHROMS)
+    assert_one_line(code, capfd.readouterr(), path, expect, tmp_path / "work")
+
+
+@pytest.mark.parametrize("name", ["no_header", "trailing_blank", "no_gt", "not_a_vcf"])
+def test_bad_vcf_one_line_from_the_cli(tmp_path, name):
+    path, expect = _bad(tmp_path, name, "bgzf")
     proc, out = parse(tmp_path, path)
     assert_one_line_error(proc, path, out, expect)
 
@@ -177,6 +271,13 @@ def test_truncated_gz(tmp_path):
     assert_one_line_error(proc, vcf, out, "truncated")
 
 
+def test_truncated_plain_gzip_through_prepare(tmp_path, capfd):
+    vcf = write_gzip(tmp_path / "cut.vcf.gz", vcf_text(SAMPLES, good_records() * 50))
+    vcf.write_bytes(vcf.read_bytes()[:-30])
+    code, _ = process(vcf, tmp_path / "work", CHROMS)
+    assert_one_line(code, capfd.readouterr(), vcf, "cannot be decompressed", tmp_path / "work")
+
+
 def test_sheet_sample_not_in_vcf(tmp_path):
     vcf = write_bgzf(tmp_path / "ok.vcf.gz", vcf_text(SAMPLES, good_records()))
     proc, out = parse(tmp_path, vcf, samples="A,Z")
@@ -186,6 +287,17 @@ def test_sheet_sample_not_in_vcf(tmp_path):
 def test_missing_file(tmp_path):
     proc, out = parse(tmp_path, tmp_path / "nope.vcf.gz")
     assert_one_line_error(proc, tmp_path / "nope.vcf.gz", out, "not found")
+
+
+def test_directory_as_vcf_is_one_line(tmp_path, capfd):
+    """Issue 14: a directory given as the VCF is one line (both steps), not an IsADirectoryError traceback."""
+    folder = tmp_path / "a_folder.vcf.gz"
+    folder.mkdir()
+    proc, out = parse(tmp_path, folder)
+    assert_one_line_error(proc, folder, out, "is a directory")
+    code = run_step("prepare_vcf", ["--vcf", folder, "--out", tmp_path / "p.vcf.gz"])
+    err = capfd.readouterr().err
+    assert code == 2 and "is a directory" in err and "Traceback" not in err
 
 
 def test_bounded_chunks(tmp_path):
@@ -202,7 +314,9 @@ def test_bcf_and_text_paths_agree(tmp_path):
     """BCF goes through cyvcf2, bgzipped text through pysam + numpy: same genotype files."""
     import pysam
 
-    vcf = write_bgzf(tmp_path / "ok.vcf.gz", vcf_text(SAMPLES, [r for r in good_records() if "<DEL>" not in r]))
+    vcf = write_bgzf(
+        tmp_path / "ok.vcf.gz", vcf_text(SAMPLES, [r for r in good_records() if "<DEL>" not in r])
+    )
     bcf = tmp_path / "ok.bcf"
     with pysam.VariantFile(str(vcf)) as src, pysam.VariantFile(str(bcf), "wb", header=src.header) as dst:
         for rec in src:
@@ -282,3 +396,179 @@ def test_malformed_genotype_is_one_line_without_the_genotype(tmp_path):
     proc, out = parse(tmp_path, vcf)
     assert_one_line_error(proc, vcf, out, "malformed GT in sample column 2")
     assert "0|x" not in proc.stderr
+
+
+# --- every input kind is accepted: plain text, gzip, BGZF and BCF, indexed or not
+
+
+KINDS = ["plain", "gzip", "bgzf", "bgzf_indexed", "bcf", "bcf_indexed"]
+
+
+def _write_kind(tmp_path, text, kind):
+    path = write_as(tmp_path / "in" / "cohort.vcf.gz", text, "bcf" if kind == "bcf_indexed" else kind)
+    if kind == "bcf_indexed":
+        import pysam.bcftools
+
+        pysam.bcftools.index(str(path))
+    return path
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_gives_the_same_genotypes_and_never_writes_beside_the_input(tmp_path, kind):
+    recs = [r for r in good_records() if "<DEL>" not in r]
+    reference = write_bgzf(tmp_path / "ref.vcf.gz", vcf_text(SAMPLES, recs))
+    (tmp_path / "in").mkdir()
+    vcf = _write_kind(tmp_path, vcf_text(SAMPLES, recs), kind)
+    listing = sorted(os.listdir(vcf.parent))
+    assert sniff_vcf(vcf) == {"plain": "plain", "gzip": "gzip", "bcf": "bcf"}.get(kind, kind.split("_")[0])
+    assert in_place(vcf) == kind.endswith("_indexed")
+    # a read-only input folder (root ignores the mode: the listing check below does not)
+    os.chmod(vcf.parent, 0o555)
+    try:
+        code, outs = process(vcf, tmp_path / "work", CHROMS, SAMPLES)
+    finally:
+        os.chmod(vcf.parent, 0o755)
+    assert code == 0
+    assert sorted(os.listdir(vcf.parent)) == listing
+    assert (tmp_path / "work" / "prepared.vcf.gz").exists() == (not kind.endswith("_indexed"))
+    code, ref = process(reference, tmp_path / "ref", CHROMS, SAMPLES)
+    for chrom in CHROMS:
+        with GenotypeFile(outs[chrom]) as a, GenotypeFile(ref[chrom]) as b:
+            ca, cb = list(a.chunks()), list(b.chunks())
+            assert [c.variant_keys.tolist() for c in ca] == [c.variant_keys.tolist() for c in cb]
+            assert all((x.haplotypes == y.haplotypes).all() for x, y in zip(ca, cb))
+            assert a.phased == b.phased and a.ploidy.tolist() == b.ploidy.tolist()
+
+
+def test_prepared_copy_is_indexed_bgzf_and_errors_name_the_users_file(tmp_path, capfd):
+    recs = good_records() + [record("chr2", 10, "A", "G", ["0|1", "0|x", "1"])]
+    vcf = write_as(tmp_path / "user.vcf.gz", vcf_text(SAMPLES, recs), "plain")
+    code, _ = process(vcf, tmp_path / "work", CHROMS)
+    err = capfd.readouterr().err
+    assert code == 2 and f"error: {vcf}: record 1 on chr2: malformed GT" in err, err
+    prepared = tmp_path / "work" / "prepared.vcf.gz"
+    assert sniff_vcf(prepared) == "bgzf" and in_place(prepared)
+    assert gzip.open(prepared, "rt").read() == vcf.read_text()  # the copy holds the same text
+
+
+# --- edge cases of real files (issue 12 §3), each through prepare_vcf + parse_vcf as the workflow runs them
+
+
+def _edge(tmp_path, text, samples=None, kind="plain", chroms=("1",)):
+    vcf = write_as(tmp_path / "edge.vcf.gz", text, kind)
+    code, outs = process(vcf, tmp_path / "work", list(chroms), samples)
+    assert code == 0
+    return outs
+
+
+def test_sample_names_with_spaces_and_non_ascii(tmp_path):
+    names = ["Jane Doe", "Zoë Ñúñez", "李雷"]
+    recs = [
+        record("chr1", 100, "A", "G", ["0|1", "1|1", "0|0"]),
+        record("chr1", 200, "C", "T", ["1|1", "0|0", "0|1"]),
+    ]
+    for kind in ("plain", "bcf"):
+        outs = _edge(tmp_path / kind, vcf_text(names, recs), samples=[names[2], names[0]], kind=kind)
+        keys, dosage = keys_and_dosage(outs["1"])
+        assert keys == ["1:100:A:G", "1:200:C:T"] and dosage == [[0, 1], [1, 2]]
+
+
+def test_contigs_without_length_and_without_contig_lines(tmp_path):
+    recs = [record("chr1", 100, "A", "G", ["0|1", "1|1", "0|0"])]
+    no_length = HEADER.replace(",length=100000", "")
+    no_lines = "".join(ln + "\n" for ln in HEADER.splitlines() if not ln.startswith("##contig"))
+    for name, header in (("no_length", no_length), ("no_lines", no_lines)):
+        for kind in ("plain", "bgzf_indexed"):
+            outs = _edge(
+                tmp_path / name / kind, vcf_text(SAMPLES, recs, header), kind=kind, chroms=("1", "2")
+            )
+            assert keys_and_dosage(outs["1"]) == (["1:100:A:G"], [[1, 2, 0]])
+            assert keys_and_dosage(outs["2"]) == ([], [])
+
+
+def test_lowercase_bases_and_dot_alt(tmp_path):
+    recs = [
+        record("chr1", 100, "a", "g", ["0|1", "1|1", "0|0"]),
+        record("chr1", 200, "C", ".", ["0|0", "0|0", "0|0"]),  # monomorphic: no ALT
+        record("chr1", 300, "t", "C", ["1|1", "0|1", "0|0"]),
+    ]
+    for kind in ("plain", "bcf"):
+        outs = _edge(tmp_path / kind, vcf_text(SAMPLES, recs), kind=kind)
+        assert keys_and_dosage(outs["1"]) == (["1:100:A:G", "1:300:T:C"], [[1, 2, 0], [2, 1, 0]])
+        with GenotypeFile(outs["1"]) as g:
+            assert g.meta["counts"]["skipped_monomorphic"] == 1
+
+
+def test_crlf_plain_text(tmp_path):
+    recs = [
+        record("chr1", 100, "A", "G", ["0|1", "1|1", "0|0"]),
+        record("chr1", 200, "C", "T", ["0/1", "./.", "1"]),
+    ]
+    outs = _edge(tmp_path, vcf_text(SAMPLES, recs).replace("\n", "\r\n"))
+    assert keys_and_dosage(outs["1"]) == (["1:100:A:G", "1:200:C:T"], [[1, 2, 0], [1, -1, 1]])
+
+
+def test_mixed_phased_and_unphased_calls_on_one_line(tmp_path):
+    recs = [
+        record("chr1", 100, "A", "G", ["0|1", "1/0", "1|1"]),
+        record("chr1", 200, "C", "T", ["0/0", "0|1", "1/1"]),
+    ]
+    for kind in ("plain", "bcf"):
+        outs = _edge(tmp_path / kind, vcf_text(SAMPLES, recs), kind=kind)
+        assert keys_and_dosage(outs["1"])[1] == [[1, 1, 2], [0, 1, 2]]
+        with GenotypeFile(outs["1"]) as g:
+            assert not g.phased  # any unphased diploid call makes the chunk unphased
+            assert next(g.chunks()).haplotypes[0].tolist() == [[0, 1], [1, 0], [1, 1]]
+
+
+def test_format_fields_in_another_order(tmp_path):
+    header = HEADER + '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">\n'
+    recs = [
+        record("chr1", 100, "A", "G", ["7:3,4:0|1", "9:0,9:1|1", "5:5,0:0|0"], fmt="DP:AD:GT"),
+        record("chr1", 200, "C", "T", ["8:1/1", ".:./.", "3:0/1"], fmt="DP:GT"),
+    ]
+    for kind in ("plain", "bcf"):
+        outs = _edge(tmp_path / kind, vcf_text(SAMPLES, recs, header), kind=kind)
+        assert keys_and_dosage(outs["1"])[1] == [[1, 2, 0], [2, -1, 1]]
+
+
+def test_gvcf_reference_blocks(tmp_path):
+    header = HEADER + '##INFO=<ID=END,Number=1,Type=Integer,Description="End of the block">\n'
+    header += (
+        '##ALT=<ID=NON_REF,Description="Any other allele">\n##ALT=<ID=*,Description="Any other allele">\n'
+    )
+    recs = [
+        "\t".join(["chr1", "1", ".", "N", "<NON_REF>", ".", ".", "END=99", "GT", "0/0", "0/0", "0/0"]),
+        record("chr1", 100, "A", "G,<NON_REF>", ["0/1", "1/1", "0/0"]),
+        "\t".join(["chr1", "101", ".", "T", "<*>", ".", ".", "END=199", "GT", "0/0", "0/0", "./."]),
+        record("chr1", 200, "C", "T,<*>", ["0/0", "0/1", "1/1"]),
+    ]
+    for kind in ("plain", "bcf"):
+        outs = _edge(tmp_path / kind, vcf_text(SAMPLES, recs, header), kind=kind)
+        assert keys_and_dosage(outs["1"]) == (["1:100:A:G", "1:200:C:T"], [[1, 2, 0], [0, 1, 2]])
+        with GenotypeFile(outs["1"]) as g:
+            assert (
+                g.meta["counts"]["skipped_symbolic"] == 2 and g.meta["counts"]["symbolic_alts_dropped"] == 2
+            )
+
+
+def test_mitochondria_and_unplaced_contigs_are_ignored_and_counted(tmp_path):
+    header = HEADER + "".join(
+        f"##contig=<ID={c}>\n" for c in ("chrM", "MT", "chrUn_gl000220", "chr1_KI270706v1_random")
+    )
+    recs = [record("chr1", 100, "A", "G", ["0|1", "1|1", "0|0"])]
+    recs += [
+        record(c, 10 + i, "A", "G", ["0|1", "1|1", "0|0"])
+        for c in ("chrM", "MT", "chrUn_gl000220", "chr1_KI270706v1_random")
+        for i in range(2)
+    ]
+    for kind in ("plain", "bgzf_indexed", "bcf"):
+        outs = _edge(tmp_path / kind, vcf_text(SAMPLES, recs, header), kind=kind, chroms=("1", "X"))
+        if kind == "bcf":
+            continue  # an unindexed BCF is prepared: the ignored contigs are counted in prepare_vcf's log
+        assert keys_and_dosage(outs["1"])[0] == ["1:100:A:G"]
+        with GenotypeFile(outs["1"]) as g:
+            counts = g.meta["counts"]
+        assert counts["ignored_contigs"] == 4 and counts["ignored_contig_records"] == 8
+        log = (tmp_path / kind / "work" / "1.log").read_text()
+        assert "ignored 4 contig(s)" in log and "chrUn_gl000220" in log

@@ -25,7 +25,9 @@ def vcf_text(samples: list[str], records: list[str], header: str = HEADER) -> st
     return header + cols + "\n" + "".join(r if r.endswith("\n") else r + "\n" for r in records)
 
 
-def record(chrom: str, pos: int, ref: str, alt: str, gts: list[str], filt: str = "PASS", fmt: str = "GT") -> str:
+def record(
+    chrom: str, pos: int, ref: str, alt: str, gts: list[str], filt: str = "PASS", fmt: str = "GT"
+) -> str:
     return "\t".join([chrom, str(pos), ".", ref, alt, ".", filt, ".", fmt, *gts])
 
 
@@ -43,3 +45,84 @@ def write_gzip(path: Path, text: str) -> Path:
     with gzip.open(path, "wt") as fh:
         fh.write(text)
     return path
+
+
+# --- running the genome steps in-process, as the workflow chains them (fast: no interpreter per call)
+
+
+def run_step(script: str, argv: list[str]) -> int:
+    """Run scripts/<script>.py's main like its __main__ does (one line and exit 2 on bad input); return the status."""
+    import importlib
+
+    from karyospectrum.cli import run
+
+    module = importlib.import_module(script)
+    try:
+        run(module.main, [str(a) for a in argv])
+    except SystemExit as done:
+        return int(done.code or 0)
+    return 0
+
+
+def write_sheet(path: Path, vcf: Path, vcf_samples: list[str], cohort: str = "c") -> Path:
+    """A sample sheet whose ids are S1..Sn and whose vcf_sample column holds the VCF's own names."""
+    rows = [f"S{i}\t{cohort}\t{vcf}\t{name}\n" for i, name in enumerate(vcf_samples, start=1)]
+    path.write_text("sample\tcohort\tvcf\tvcf_sample\n" + "".join(rows), encoding="utf-8")
+    return path
+
+
+def process(
+    vcf: Path, work: Path, chromosomes: list[str], vcf_samples: list[str] | None = None
+) -> tuple[int, dict]:
+    """prepare_vcf (when the file is not an indexed BGZF/BCF) then parse_vcf per chromosome.
+
+    Returns (exit status of the first step that failed or 0, {chromosome: genotype file}).
+    """
+    import sys
+
+    from karyospectrum.errors import InputError
+    from karyospectrum.genotypes import check_input_vcf, in_place
+
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        check_input_vcf(vcf, chromosomes)  # what the Snakefile checks when it plans the jobs
+    except InputError as err:  # the Snakefile reports it in one line (a WorkflowError) before any job
+        print(f"error: {err}", file=sys.stderr)
+        return 2, {}
+    read = vcf
+    if not in_place(vcf):
+        read = work / "prepared.vcf.gz"
+        code = run_step("prepare_vcf", ["--vcf", vcf, "--out", read, "--chromosomes", *chromosomes])
+        if code:
+            return code, {}
+    if vcf_samples is None:
+        from karyospectrum.genotypes import check_vcf
+
+        vcf_samples = check_vcf(read)[1].samples
+    sheet = write_sheet(work / "sheet.tsv", vcf, vcf_samples)
+    outs = {}
+    for chrom in chromosomes:
+        out = work / f"{chrom}.npz"
+        argv = [
+            "--vcf",
+            read,
+            "--source",
+            vcf,
+            "--sheet",
+            sheet,
+            "--cohort",
+            "c",
+            "--chrom",
+            chrom,
+            "--out",
+            out,
+            "--chromosomes",
+            *chromosomes,
+            "--log",
+            work / f"{chrom}.log",
+        ]
+        code = run_step("parse_vcf", argv)
+        if code:
+            return code, outs
+        outs[chrom] = out
+    return 0, outs

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import struct
 import tempfile
 import zipfile
@@ -26,7 +27,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .cli import InputError
+from .errors import InputError
 from .io import atomic_path
 
 log = logging.getLogger("karyospectrum.genotypes")
@@ -66,39 +67,140 @@ def _bgzf_blocks(path: Path) -> Iterator[tuple[int, int]]:
             fh.seek(offset)
             head = fh.read(18)
             if len(head) < 18 or head[:4] != b"\x1f\x8b\x08\x04" or head[12:14] != b"BC":
-                raise InputError(path, f"corrupt BGZF block at byte {offset}; recompress it with `bgzip`")
+                raise InputError(path, f"corrupt BGZF block at byte {offset}")
             block = struct.unpack("<H", head[16:18])[0] + 1
             if offset + block > size:
-                raise InputError(path, "is truncated (the last BGZF block is cut short); re-create it with `bgzip`")
+                raise InputError(path, "is truncated (the last BGZF block is cut short)")
             yield offset, block
             offset += block
 
 
-def check_compression(path: Path) -> str:
-    """Return 'vcf' or 'bcf' for a whole BGZF file; refuse plain, gzip and truncated files."""
+# What each magic number means. BGZF is gzip with a "BC" extra field; BCF is BGZF-compressed too.
+GZIP_MAGIC = b"\x1f\x8b"
+IN_PLACE_KINDS = ("bgzf", "bcf")  # read as they are when indexed; everything else is prepared once
+KIND_NAMES = {
+    "bgzf": "a BGZF-compressed VCF",
+    "bcf": "a BCF",
+    "gzip": "a gzip- (not BGZF-) compressed VCF",
+    "plain": "an uncompressed VCF",
+    "ubcf": "an uncompressed BCF",
+}
+
+
+def sniff_vcf(path: str | Path) -> str:
+    """The kind of a VCF/BCF file from its first bytes: bgzf, bcf, gzip, plain or ubcf (uncompressed BCF)."""
+    path = Path(path)
     if not path.exists():
         raise InputError(path, "file not found")
-    if path.stat().st_size == 0:
+    if path.is_dir():
+        raise InputError(path, "is a directory, not a VCF/BCF file")
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(18)
+        if magic[:2] == GZIP_MAGIC:
+            with gzip.open(path, "rb") as fh:
+                start = fh.read(5)
+        else:
+            start = magic[:5]
+    except PermissionError:
+        raise InputError(path, "cannot be read (permission denied)") from None
+    except (EOFError, OSError, zlib.error) as err:
+        raise InputError(path, f"cannot be decompressed ({err})") from None
+    if not magic:
         raise InputError(path, "is empty")
-    with open(path, "rb") as fh:
-        magic = fh.read(18)
-    if magic[:2] != b"\x1f\x8b":
-        if magic.startswith(b"##fileformat") or magic.startswith(b"#CHROM"):
-            raise InputError(path, f"is not compressed; run `bgzip {path.name} && tabix -p vcf {path.name}.gz`")
-        if magic.startswith(b"BCF"):
-            raise InputError(path, "is an uncompressed BCF; run `bcftools view -Ob -o out.bcf` and index it")
-        raise InputError(path, "is not a VCF/BCF (no gzip/BGZF signature)")
-    if len(magic) < 18 or magic[3] != 4 or magic[12:14] != b"BC":
+    if magic[:2] == GZIP_MAGIC:
+        bgzf = len(magic) == 18 and magic[3] & 4 and magic[12:14] == b"BC"
+        if start.startswith(b"BCF"):
+            return "bcf" if bgzf else "gzip"
+        return "bgzf" if bgzf else "gzip"
+    if magic.startswith(b"BCF"):
+        return "ubcf"
+    if magic.startswith(b"#"):
+        return "plain"
+    raise InputError(
+        path, "is not a VCF/BCF (missing VCF header: no '##fileformat=VCF' line, no gzip/BGZF/BCF signature)"
+    )
+
+
+def in_place(path: str | Path, chromosomes: list[str] | None = None) -> bool:
+    """True when the file is read as it is: a BGZF VCF or a BCF with its index beside it (no copy).
+
+    With ``chromosomes``, the cheap checks of :func:`check_input_vcf` are made first.
+    """
+    kind = check_input_vcf(path, chromosomes) if chromosomes is not None else sniff_vcf(path)
+    return kind in IN_PLACE_KINDS and index_path(Path(path)) is not None
+
+
+def header_contigs(path: str | Path, kind: str | None = None) -> list[str]:
+    """The contig names the header declares (``##contig`` lines); [] when it declares none."""
+    path = Path(path)
+    kind = kind or sniff_vcf(path)
+    contigs = []
+    try:
+        if kind in ("bcf", "ubcf"):
+            with gzip.open(path, "rb") if kind == "bcf" else open(path, "rb") as fh:
+                head = fh.read(9)
+                text = fh.read(struct.unpack("<I", head[5:9])[0]).decode("utf-8", "replace")
+            lines = iter(text.splitlines())
+        else:
+            fh = gzip.open(path, "rt", **TEXT) if kind in ("bgzf", "gzip") else open(path, **TEXT)
+            lines = fh
+        for line in lines:
+            if not line.startswith("##"):
+                break
+            if line.startswith("##contig=<ID="):
+                contigs.append(line[13:].split(",", 1)[0].rstrip(">\r\n"))
+    except (EOFError, OSError, zlib.error, struct.error) as err:
+        raise InputError(path, f"cannot be decompressed ({err})") from None
+    finally:
+        if kind not in ("bcf", "ubcf") and "fh" in locals():
+            fh.close()
+    return contigs
+
+
+def configured(contigs: list[str], chromosomes: list[str]) -> tuple[list[str], list[str]]:
+    """Split contig names into (those naming a configured chromosome, the others: chrM, MT, chrUn_..., ignored)."""
+    want = {harmonize(c) for c in chromosomes}
+    matched = [c for c in contigs if harmonize(c) in want]
+    return matched, [c for c in contigs if harmonize(c) not in want]
+
+
+def no_configured_contig(path: str | Path, contigs: list[str], chromosomes: list[str]) -> InputError:
+    shown = ", ".join(contigs[:5]) + (f" and {len(contigs) - 5} more" if len(contigs) > 5 else "")
+    return InputError(
+        path,
+        f"none of its contigs ({shown or 'none'}) is one of the configured chromosomes "
+        f"({', '.join(chromosomes[:3])}{', ...' if len(chromosomes) > 3 else ''}; config `chromosomes`)",
+    )
+
+
+def check_input_vcf(path: str | Path, chromosomes: list[str]) -> str:
+    """The checks the Snakefile makes when it plans jobs (cheap: magic bytes and header); returns the kind.
+
+    A header whose ``##contig`` lines name no configured chromosome fails here, before any job; a header with
+    no ``##contig`` lines is checked by the first job that reads the records.
+    """
+    kind = sniff_vcf(path)
+    contigs = header_contigs(path, kind)
+    if contigs and not configured(contigs, chromosomes)[0]:
+        raise no_configured_contig(path, contigs, chromosomes)
+    return kind
+
+
+def check_compression(path: Path) -> str:
+    """Return 'vcf' or 'bcf' for a whole BGZF file; plain text, gzip and uncompressed BCF are prepared first."""
+    kind = sniff_vcf(path)
+    if kind not in IN_PLACE_KINDS:
         raise InputError(
-            path, f"is gzip- but not BGZF-compressed; run `gzip -dc {path.name} | bgzip > fixed.vcf.gz` and index it"
+            path,
+            f"is {KIND_NAMES[kind]}; the workflow converts it once to an indexed BGZF under results/vcf/ "
+            "(rule prepare_vcf); outside the workflow run scripts/prepare_vcf.py on it first",
         )
     with open(path, "rb") as fh:
         fh.seek(max(0, path.stat().st_size - len(BGZF_EOF)))
         if fh.read() != BGZF_EOF:
-            raise InputError(path, "is truncated (no BGZF end-of-file block); re-create it with `bgzip`")
-    with gzip.open(path, "rb") as fh:
-        start = fh.read(5)
-    return "bcf" if start.startswith(b"BCF") else "vcf"
+            raise InputError(path, "is truncated (no BGZF end-of-file block); the file is incomplete")
+    return "bcf" if kind == "bcf" else "vcf"
 
 
 def _last_text(path: Path) -> bytes:
@@ -119,11 +221,14 @@ class VcfHeader:
     contigs: list[str] = field(default_factory=list)
 
 
+TEXT = {"encoding": "utf-8", "errors": "replace"}  # sample names may be non-ASCII; never fail on bytes
+
+
 def check_header(path: Path) -> VcfHeader:
     """Validate the text header and the first record's shape; return the sample names."""
     n = 0
     contigs: list[str] = []
-    with gzip.open(path, "rt", errors="replace") as fh:
+    with gzip.open(path, "rt", **TEXT) as fh:
         try:
             for line in fh:
                 n += 1
@@ -141,8 +246,12 @@ def check_header(path: Path) -> VcfHeader:
                 samples = cols[9:]
                 if len(cols) < 9 or not samples:
                     raise InputError(path, f"line {n}: no sample columns (a sites-only VCF has no genotypes)")
-                if len(set(samples)) != len(samples):
-                    raise InputError(path, f"line {n}: duplicate sample names")
+                dup = [s for s, k in collections.Counter(samples).items() if k > 1]
+                if dup:
+                    raise InputError(
+                        path,
+                        f"line {n}: sample name {dup[0]!r} appears twice in the #CHROM line; names must be unique",
+                    )
                 first = fh.readline()
                 if not first:
                     raise InputError(path, "has a header but no variant records")
@@ -152,10 +261,12 @@ def check_header(path: Path) -> VcfHeader:
                 if len(fields) != len(cols):
                     raise InputError(path, f"line {n + 1}: {len(fields)} columns, the header has {len(cols)}")
                 if "GT" not in fields[8].split(":"):
-                    raise InputError(path, f"line {n + 1}: no GT field in FORMAT ({fields[8]!r}); genotypes are needed")
+                    raise InputError(
+                        path, f"line {n + 1}: no GT field in FORMAT ({fields[8]!r}); genotypes are needed"
+                    )
                 return VcfHeader(samples, contigs)
         except (EOFError, OSError, zlib.error) as err:
-            raise InputError(path, f"cannot be decompressed ({err}); re-create it with `bgzip`") from None
+            raise InputError(path, f"cannot be decompressed ({err})") from None
     raise InputError(path, "missing VCF header (no #CHROM line)")
 
 
@@ -167,45 +278,33 @@ def index_path(path: Path) -> Path | None:
     return None
 
 
-def ensure_index(path: Path, fmt: str) -> Path | None:
-    """Return the index, creating it atomically beside a BGZF file when missing.
+def find_index(path: Path) -> Path | None:
+    """The index beside the file, or None (the file is then streamed; nothing is ever written beside it)."""
+    idx = index_path(path)
+    if idx is None:
+        log.warning("%s has no index; reading the whole file for each chromosome", path.name)
+    elif idx.stat().st_mtime < path.stat().st_mtime - 1:
+        log.warning("index %s is older than the VCF; it may not match the file", idx.name)
+    return idx
 
-    Returns None when the folder is read-only (the caller then streams the file).
-    """
+
+def build_index(path: Path, index: Path) -> None:
+    """Write the tabix index of a BGZF VCF to ``index`` (not beside the file); unsorted records are refused."""
     import pysam
 
-    idx = index_path(path)
-    if idx is not None:
-        if idx.stat().st_mtime < path.stat().st_mtime - 1:
-            log.warning("index %s is older than the VCF; re-index with `tabix -f -p vcf`", idx.name)
-        return idx
-    if fmt == "bcf":  # pysam cannot build a BCF index; stream the file instead
-        log.warning("%s has no index; reading the whole file (run `bcftools index` for speed)", path.name)
-        return None
-    target = path.with_name(path.name + ".tbi")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=path.parent)
-        os.close(fd)
-    except OSError:
-        log.warning("no index and %s is read-only; reading the whole file", path.parent)
-        return None
-    try:
-        with captured_stderr() as err:
-            try:
-                pysam.tabix_index(str(path), preset="vcf", index=tmp, force=True)
-            except (OSError, ValueError) as exc:
-                err.append(str(exc))
-        msg = " ".join(err)
-        if not Path(tmp).exists() or Path(tmp).stat().st_size == 0 or "failed" in msg or "nsorted" in msg:
-            if "nsorted" in msg:
-                raise InputError(path, "records are not sorted; run `bcftools sort -Oz -o sorted.vcf.gz` and index it")
-            raise InputError(path, f"cannot be indexed ({msg.strip().splitlines()[0] if msg.strip() else 'htslib error'})")
-        os.replace(tmp, target)
-        log.info("created the missing index %s", target.name)
-        return target
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with captured_stderr() as err:
+        try:
+            pysam.tabix_index(str(path), preset="vcf", index=str(index), force=True)
+        except (OSError, ValueError) as exc:
+            err.append(str(exc))
+    msg = " ".join(err)
+    if "nsorted" in msg or "out of order" in msg:
+        raise InputError(
+            path, "records are not sorted by position within each contig, or a contig's records are split"
+        )
+    if not index.exists() or index.stat().st_size == 0 or "failed" in msg or "rror" in msg:
+        first = msg.strip().splitlines()[0] if msg.strip() else "htslib error"
+        raise InputError(path, f"cannot be indexed ({first})")
 
 
 def check_vcf(path: str | Path) -> tuple[str, VcfHeader, Path | None]:
@@ -217,8 +316,8 @@ def check_vcf(path: str | Path) -> tuple[str, VcfHeader, Path | None]:
         header = check_header(path)
         tail = _last_text(path)
         if tail.endswith(b"\n\n") or tail.endswith(b"\n\r\n") or b"\n\n" in tail:
-            raise InputError(path, "ends with a blank line; remove it with `bgzip -dc | grep -v '^$' | bgzip`")
-    idx = ensure_index(path, fmt)
+            raise InputError(path, "ends with a blank line (blank lines are not VCF records)")
+    idx = find_index(path)
     if header is None:
         header = _bcf_header(path)
     return fmt, header, idx
@@ -234,10 +333,165 @@ def _bcf_header(path: Path) -> VcfHeader:
             raise InputError(path, f"cannot be read as BCF ({err})") from None
     if not vcf.samples:
         raise InputError(path, "no sample columns (a sites-only file has no genotypes)")
+    dup = [s for s, k in collections.Counter(vcf.samples).items() if k > 1]
+    if dup:
+        raise InputError(path, f"sample name {dup[0]!r} appears twice; names must be unique")
     has_gt = any(h.info().get("ID") == "GT" for h in vcf.header_iter() if h.type == "FORMAT")
     if not has_gt:
         raise InputError(path, "no GT field declared in FORMAT; genotypes are needed")
     return VcfHeader(list(vcf.samples), list(vcf.seqnames))
+
+
+# ----------------------------------------------------------------------------- preparing an input once
+
+
+@dataclass
+class PrepareOptions:
+    # zlib level of the BGZF copy: 1 is several times faster than bgzip's default and a little larger
+    compress_level: int = 1
+    block_size: int = 1 << 20  # bytes read per write
+
+
+def prepare_vcf(
+    src: str | Path,
+    out: str | Path,
+    index: str | Path,
+    chromosomes: list[str],
+    options: PrepareOptions | None = None,
+) -> dict:
+    """Write ``src`` (plain, gzip, BGZF or BCF, indexed or not) as an indexed BGZF VCF at ``out``/``index``.
+
+    One pass: the text is streamed into BGZF blocks (a BGZF file is copied as it is, a BCF is converted),
+    then tabix indexes the copy. Nothing is written beside ``src``; both outputs appear atomically, and
+    every problem found in the copy is reported against ``src``.
+    """
+    src, out, index = Path(src), Path(out), Path(index)
+    options = options or PrepareOptions()
+    kind = sniff_vcf(src)
+    if kind in IN_PLACE_KINDS:
+        check_compression(src)  # truncated BGZF: say so about the user's file
+    with atomic_path(out, suffix=".vcf.gz") as tmp, atomic_path(index, suffix=".tbi") as tmp_index:
+        try:
+            if kind in ("bcf", "ubcf"):
+                _bcf_to_bgzf(src, tmp)
+            elif kind == "bgzf":
+                shutil.copyfile(src, tmp)
+            else:
+                _text_to_bgzf(src, tmp, kind, options)
+            header = check_header(tmp)
+            tail = _last_text(tmp)
+            if tail.endswith(b"\n\n") or tail.endswith(b"\n\r\n") or b"\n\n" in tail:
+                raise InputError(tmp, "ends with a blank line (blank lines are not VCF records)")
+            build_index(tmp, tmp_index)
+            contigs = _index_contigs(tmp, tmp_index)
+        except InputError as err:
+            if err.path == str(tmp):
+                raise InputError(src, err.problem) from None
+            raise
+        matched, ignored = configured(contigs, chromosomes)
+        if not matched:
+            raise no_configured_contig(src, contigs, chromosomes)
+    return {
+        "kind": kind,
+        "samples": len(header.samples),
+        "contigs": contigs,
+        "matched": matched,
+        "ignored": ignored,
+        "bytes_in": src.stat().st_size,
+        "bytes_out": out.stat().st_size,
+    }
+
+
+def _text_to_bgzf(src: Path, dst: Path, kind: str, options: PrepareOptions) -> None:
+    import pysam
+
+    try:
+        with (
+            gzip.open(src, "rb") if kind == "gzip" else open(src, "rb") as fin,
+            pysam.BGZFile(str(dst), f"wb{options.compress_level}") as fout,
+        ):
+            while block := fin.read(options.block_size):
+                fout.write(block)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise InputError(
+            src, f"cannot be decompressed ({err}); the gzip stream is corrupt or cut short"
+        ) from None
+
+
+def _bcf_to_bgzf(src: Path, dst: Path) -> None:
+    import pysam
+
+    failure = None
+    with captured_stderr() as messages:
+        try:
+            with (
+                pysam.VariantFile(str(src)) as vin,
+                pysam.VariantFile(str(dst), "wz", header=vin.header) as vout,
+            ):
+                for rec in vin:
+                    vout.write(rec)
+        except (OSError, ValueError) as exc:
+            failure = str(exc)
+    # htslib's own lines (e.g. "could not retrieve index file") are noise unless the read failed
+    noise = [m for m in messages if "idx_find_and_load" not in m]
+    if failure is not None:
+        raise InputError(src, f"cannot be read as BCF ({(noise or [failure])[0].strip()})")
+    if noise:
+        log.warning("htslib printed %d message(s) while converting %s", len(noise), src.name)
+
+
+def _index_contigs(path: Path, index: Path) -> list[str]:
+    """Contigs with records, from the tabix index (the header may declare others, or none)."""
+    import pysam
+
+    with captured_stderr():
+        with pysam.TabixFile(str(path), index=str(index)) as tbx:
+            return list(tbx.contigs)
+
+
+def contig_records(path: Path) -> dict[str, int]:
+    """Records per contig from the index (bcftools index --stats); {} when the index holds no counts."""
+    import pysam.bcftools
+
+    with captured_stderr():
+        try:
+            text = pysam.bcftools.index("--stats", str(path))
+        except Exception:  # noqa: BLE001 - pysam raises SamtoolsError (an Exception) when the index has no counts
+            return {}
+    counts = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[2].isdigit():
+            counts[parts[0]] = int(parts[2])
+    return counts
+
+
+def check_contigs(
+    path: Path,
+    fmt: str,
+    header: VcfHeader,
+    idx: Path | None,
+    chromosomes: list[str],
+    counts: collections.Counter,
+) -> list[str]:
+    """Fail in one line when no contig of an indexed VCF/BCF is a configured chromosome; count the others.
+
+    Contigs that are not configured chromosomes (chrM, MT, chrUn_..., decoys) are ignored: their number and
+    records go into ``counts`` and the log. Returns their names.
+    """
+    if idx is None:
+        return []
+    contigs = _index_contigs(path, idx) if fmt == "vcf" else header.contigs
+    matched, ignored = configured(contigs, chromosomes)
+    if not matched:
+        raise no_configured_contig(path, contigs, chromosomes)
+    if ignored:
+        per_contig = contig_records(path)
+        counts["ignored_contigs"] = len(ignored)
+        counts["ignored_contig_records"] = sum(per_contig.get(c, 0) for c in ignored)
+        shown = ", ".join(ignored[:10]) + (f" and {len(ignored) - 10} more" if len(ignored) > 10 else "")
+        log.info("ignored %d contig(s) that are not configured chromosomes: %s", len(ignored), shown)
+    return ignored
 
 
 # ----------------------------------------------------------------------------- chromosome names
@@ -334,15 +588,19 @@ def read_chromosome(
     samples: list[str],
     options: ParseOptions | None = None,
     counts: collections.Counter | None = None,
+    chromosomes: list[str] | None = None,
 ) -> Iterator[Chunk]:
     """Yield chunks of one chromosome for ``samples`` (VCF column names, in this order).
 
-    ``counts`` collects per-category record and call counts for the log.
+    ``counts`` collects per-category record and call counts for the log. With ``chromosomes`` (the
+    configured ones), a VCF none of whose contigs is one of them fails at once, and the others are counted.
     """
     path = Path(path)
     options = options or ParseOptions()
     counts = counts if counts is not None else collections.Counter()
     fmt, header, idx = check_vcf(path)
+    if chromosomes is not None:
+        check_contigs(path, fmt, header, idx, chromosomes, counts)
     missing = [s for s in samples if s not in header.samples]
     if missing:
         raise InputError(
@@ -409,8 +667,16 @@ def read_chromosome(
 CHUNK_CELLS = 8_000_000  # records x samples per chunk: 16 MB of int8 haplotypes
 
 
-def _read_batch(records, options: ParseOptions, counts, state: dict, path: Path, chrom: str,
-                alleles: np.ndarray, phase: np.ndarray) -> list[tuple]:
+def _read_batch(
+    records,
+    options: ParseOptions,
+    counts,
+    state: dict,
+    path: Path,
+    chrom: str,
+    alleles: np.ndarray,
+    phase: np.ndarray,
+) -> list[tuple]:
     """Fill ``alleles``/``phase`` with up to their length of kept records; return their (pos, chrom, ref, alts)."""
     meta = []
     cap = len(alleles)
@@ -420,7 +686,9 @@ def _read_batch(records, options: ParseOptions, counts, state: dict, path: Path,
         except StopIteration:
             break
         except Exception as err:  # noqa: BLE001 - cyvcf2 raises a bare Exception on corrupt records
-            raise InputError(path, f"record {state['rec_no'] + 1} on {chrom} cannot be read ({err})") from None
+            raise InputError(
+                path, f"record {state['rec_no'] + 1} on {chrom} cannot be read ({err})"
+            ) from None
         state["rec_no"] += 1
         pos = v.POS
         if pos < state["last_pos"]:
@@ -497,7 +765,10 @@ class TextGenotypes:
         """Decode one line of any shape (haploid, mixed ploidy, extra FORMAT keys)."""
         fields = text.split("\t")
         if len(fields) != self.n:
-            raise InputError(self.path, f"record {rec_no} on {chrom}: {len(fields)} sample columns, the header has {self.n}")
+            raise InputError(
+                self.path,
+                f"record {rec_no} on {chrom}: {len(fields)} sample columns, the header has {self.n}",
+            )
         keys = fmt.split(":")
         if "GT" not in keys:
             raise InputError(self.path, f"record {rec_no} on {chrom}: no GT field in FORMAT ({fmt!r})")
@@ -515,7 +786,9 @@ class TextGenotypes:
             good = digit0 & (haploid | (((c1 == _BAR) | (c1 == _SLASH)) & digit2))
             if good.all():
                 alleles_row[:, 0] = np.where(c0 == _DOT, MISSING, c0.astype(np.int16) - _ZERO)
-                alleles_row[:, 1] = np.where(haploid, ABSENT, np.where(c2 == _DOT, MISSING, c2.astype(np.int16) - _ZERO))
+                alleles_row[:, 1] = np.where(
+                    haploid, ABSENT, np.where(c2 == _DOT, MISSING, c2.astype(np.int16) - _ZERO)
+                )
                 phase_row[:] = haploid | (c1 == _BAR)
                 return
         for j, gt in enumerate(fields):  # rare: multi-digit alleles, polyploid or malformed calls
@@ -523,16 +796,29 @@ class TextGenotypes:
             try:
                 codes = [MISSING if p == "." else int(p) for p in parts]
             except ValueError:
-                raise InputError(self.path, f"record {rec_no} on {chrom}: malformed GT in sample column {j + 1}") from None
+                raise InputError(
+                    self.path, f"record {rec_no} on {chrom}: malformed GT in sample column {j + 1}"
+                ) from None
             if any(c > 127 for c in codes) or not codes:
-                raise InputError(self.path, f"record {rec_no} on {chrom}: GT allele index out of range in sample column {j + 1}")
+                raise InputError(
+                    self.path,
+                    f"record {rec_no} on {chrom}: GT allele index out of range in sample column {j + 1}",
+                )
             alleles_row[j, 0] = codes[0]
             alleles_row[j, 1] = codes[1] if len(codes) > 1 else ABSENT
             phase_row[j] = len(codes) == 1 or "|" in gt
 
 
-def _read_text_batch(lines, options: ParseOptions, counts, state: dict, chrom: str,
-                     alleles: np.ndarray, phase: np.ndarray, text: TextGenotypes) -> list[tuple]:
+def _read_text_batch(
+    lines,
+    options: ParseOptions,
+    counts,
+    state: dict,
+    chrom: str,
+    alleles: np.ndarray,
+    phase: np.ndarray,
+    text: TextGenotypes,
+) -> list[tuple]:
     """Like :func:`_read_batch`, for VCF text lines (pysam's tabix fetch)."""
     meta: list[tuple] = []
     cap = len(alleles)
@@ -540,9 +826,13 @@ def _read_text_batch(lines, options: ParseOptions, counts, state: dict, chrom: s
     fixed_rows: list[int] = []
     for line in lines:
         state["rec_no"] += 1
+        if line.endswith("\r"):  # CRLF files: pysam strips the \n only
+            line = line[:-1]
         f = line.split("\t", 9)
         if len(f) < 10:
-            raise InputError(text.path, f"record {state['rec_no']} on {chrom}: {len(f)} columns, expected {9 + text.n}")
+            raise InputError(
+                text.path, f"record {state['rec_no']} on {chrom}: {len(f)} columns, expected {9 + text.n}"
+            )
         try:
             pos = int(f[1])
         except ValueError:
@@ -591,7 +881,11 @@ def _to_chunk(meta: list[tuple], alleles: np.ndarray, phase: np.ndarray, counts)
         positions = positions[rows]
     else:
         haplotypes = alleles.copy()  # the buffers are reused for the next chunk
-    keys = [f"{harmonize(c)}:{pos}:{ref.upper()}:{alt.upper()}" for pos, c, ref, kept, _ in meta for _, alt in kept]
+    keys = [
+        f"{harmonize(c)}:{pos}:{ref.upper()}:{alt.upper()}"
+        for pos, c, ref, kept, _ in meta
+        for _, alt in kept
+    ]
     counts["snps"] += len(keys)
     return Chunk(positions, np.array(keys, dtype=str), haplotypes, phased)
 
@@ -669,7 +963,12 @@ class GenotypeFile:
     def chunks(self) -> Iterator[Chunk]:
         for i in range(int(self.meta["n_chunks"])):
             p = f"chunk{i:05d}_"
-            yield Chunk(self._npz[p + "positions"], self._npz[p + "variant_keys"], self._npz[p + "haplotypes"], self.phased)
+            yield Chunk(
+                self._npz[p + "positions"],
+                self._npz[p + "variant_keys"],
+                self._npz[p + "haplotypes"],
+                self.phased,
+            )
 
     def close(self) -> None:
         self._npz.close()
@@ -679,23 +978,3 @@ class GenotypeFile:
 
     def __exit__(self, *exc):
         self.close()
-
-
-def read_sheet_samples(sheet: str | Path, cohort: str) -> tuple[list[str], list[str]]:
-    """(sample ids, VCF column names) of one cohort, in sheet order."""
-    import pandas as pd
-
-    try:
-        df = pd.read_csv(sheet, sep="\t", dtype=str, comment="#").fillna("")
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise InputError(sheet, f"cannot read the sample sheet ({err})") from None
-    for col in ("sample", "cohort", "vcf"):
-        if col not in df.columns:
-            raise InputError(sheet, f"the sample sheet has no {col!r} column")
-    rows = df[df["cohort"] == cohort]
-    if rows.empty:
-        raise InputError(sheet, f"cohort {cohort!r} has no samples")
-    vcf_names = rows["vcf_sample"] if "vcf_sample" in rows.columns else rows["sample"]
-    vcf_names = [v or s for v, s in zip(vcf_names, rows["sample"])]
-    return list(rows["sample"]), vcf_names
-
