@@ -1,32 +1,50 @@
 #!/usr/bin/env python
-"""Serve the chromosome classifier over HTTP (Flask).
+"""Serve the chromosome classifier over HTTP (Flask app on waitress, bounded threads and queue).
 
   GET  /health      model and status
-  POST /classify    one crop (multipart field "image", or the raw body) -> pred, prob, top3
+  POST /classify    one crop (multipart field "image", or the raw body under any content type)
   POST /karyotype   a metaphase spread -> boxes + classes, karyotype, sorted karyogram PNG (base64)
-Uploads stay in memory and are never stored; bad or oversized images get a 4xx JSON error.
+Uploads stay in memory and are never stored; every image is bounded on its header (bytes, pixels, side,
+aspect ratio) and every spread in its work (objects, time); bad input gets 400, 413 or 422 as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from karyospectrum.api import ServeOptions  # noqa: E402
 from karyospectrum.cli import run, setup_logging  # noqa: E402
+
+HELP = {
+    "workers": "waitress threads serving requests",
+    "connection_limit": "open connections at most (the request queue); more wait in the backlog",
+    "backlog": "listen() backlog",
+    "max_pixels": "largest decoded image (w x h)",
+    "max_side": "longest image side (px)",
+    "max_aspect": "most elongated image (long side / short side)",
+    "max_components": "most chromosome-sized objects in one spread",
+    "time_budget": "seconds of segmentation per spread",
+}
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default="resources/models/classifier.safetensors")
-    p.add_argument("--host", default="127.0.0.1", help="bind address (loopback by default)")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--max-upload-mb", type=float, default=16.0)
-    p.add_argument("--max-pixels", type=int, default=25_000_000, help="largest decoded image (w x h)")
+    for f in fields(ServeOptions):
+        flag = "--" + f.name.replace("_", "-")
+        p.add_argument(
+            flag,
+            type=type(f.default),
+            default=f.default,
+            help=HELP.get(f.name, "") + " (default %(default)s)",
+        )
     p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="torch threads of the forward pass")
     p.add_argument("--log")
     return p.parse_args(argv)
 
@@ -34,20 +52,19 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     setup_logging(args.log)
-    from karyospectrum.api import create_app
+    from karyospectrum.api import create_app, make_server
     from karyospectrum.classifier import Classifier
-    from werkzeug.serving import make_server
 
+    opts = ServeOptions(**{f.name: getattr(args, f.name) for f in fields(ServeOptions)})
     clf = Classifier.load(args.checkpoint, device=args.device, threads=args.threads)
-    app = create_app(clf, max_upload=int(args.max_upload_mb * 1024 * 1024), max_pixels=args.max_pixels)
-    server = make_server(args.host, args.port, app, threaded=True)
-    print(f"serving on http://{args.host}:{server.server_port}", file=sys.stderr, flush=True)
+    server = make_server(create_app(clf, options=opts), opts)
+    print(f"serving on http://{opts.host}:{server.effective_port}", file=sys.stderr, flush=True)
     try:
-        server.serve_forever()
+        server.run()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.close()
     return 0
 
 

@@ -1,27 +1,74 @@
-"""Flask app: POST /classify (one crop), POST /karyotype (a spread), GET /health.
+"""HTTP API: POST /classify (one crop), POST /karyotype (a spread), GET /health; served by waitress.
 
 Uploads are read into memory only (never written to disk), size-limited, and decoded through
-:mod:`karyospectrum.imaging`: non-images, empty files and decompression bombs get a 4xx JSON error.
+:mod:`karyospectrum.imaging`, which bounds every image on its header. Every answer is JSON; a bad upload
+gets 400, one over a bound 413 (too large) or 422 (cannot be processed), always ``{"error", "status"}``.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import logging
+import threading
+from dataclasses import dataclass
 
-from .cli import InputError
+from .crop import MAX_COMPONENTS
+from .errors import InputError
+from .imaging import MAX_ASPECT, MAX_SIDE
 
 log = logging.getLogger("karyospectrum.api")
 
 MAX_UPLOAD = 16 * 1024 * 1024
 MAX_PIXELS = 25_000_000
+# Multipart framing around the file; the server's own body limit leaves this much room above MAX_UPLOAD
+# so that Flask, not waitress, answers an oversized upload (as JSON).
+FORM_SLACK = 64 * 1024
+CROP_SIDE = 1024  # longest side /classify preprocesses (real crops are 20-300 px)
 
 
-def create_app(classifier, max_upload: int = MAX_UPLOAD, max_pixels: int = MAX_PIXELS):
+@dataclass
+class ServeOptions:
+    """Limits and server settings of ``scripts/serve.py`` (its argparse defaults)."""
+
+    host: str = "127.0.0.1"  # loopback by default
+    port: int = 8000
+    workers: int = 4  # waitress threads serving requests
+    connection_limit: int = 32  # open connections (the bounded request queue); more wait in the backlog
+    backlog: int = 64  # listen() backlog: connections not yet accepted
+    channel_timeout: int = 30  # s an idle or stalled connection is kept
+    max_upload_mb: float = MAX_UPLOAD / 2**20
+    max_pixels: int = MAX_PIXELS
+    max_side: int = MAX_SIDE
+    max_aspect: float = MAX_ASPECT
+    max_components: int = MAX_COMPONENTS  # chromosome-sized objects per spread (a cell has ~46)
+    time_budget: float = 20.0  # s of segmentation per spread
+    large_pixels: int = 4_000_000  # images above this decode and segment one at a time
+    large_jobs: int = 1
+
+    @property
+    def max_upload(self) -> int:
+        return int(self.max_upload_mb * 2**20)
+
+
+def create_app(classifier, max_upload: int | None = None, max_pixels: int | None = None, options=None):
     """Build the app around a loaded :class:`karyospectrum.classifier.Classifier`."""
     from flask import Flask, Request, jsonify, request
     from werkzeug.exceptions import HTTPException
+
+    from .imaging import ImageLimits
+
+    opts = options or ServeOptions()
+    max_upload = max_upload if max_upload is not None else opts.max_upload
+    limits = ImageLimits(
+        max_bytes=max_upload,
+        max_pixels=max_pixels if max_pixels is not None else opts.max_pixels,
+        max_side=opts.max_side,
+        max_aspect=opts.max_aspect,
+    )
+    # Large images take a slot: the memory of concurrent hostile requests is bounded by large_jobs.
+    large_slots = threading.BoundedSemaphore(opts.large_jobs)
 
     class MemoryRequest(Request):
         # Werkzeug spools big multipart files to a temporary file; keep uploads in memory instead.
@@ -30,7 +77,7 @@ def create_app(classifier, max_upload: int = MAX_UPLOAD, max_pixels: int = MAX_P
 
     app = Flask("karyospectrum")
     app.request_class = MemoryRequest
-    app.config["MAX_CONTENT_LENGTH"] = max_upload
+    app.config["MAX_CONTENT_LENGTH"] = max_upload + FORM_SLACK
     app.config["MAX_FORM_MEMORY_SIZE"] = max_upload
     app.extensions["karyospectrum.classifier"] = classifier
 
@@ -47,21 +94,44 @@ def create_app(classifier, max_upload: int = MAX_UPLOAD, max_pixels: int = MAX_P
 
     @app.errorhandler(InputError)
     def input_error(err):
-        too_big = "too large" in err.problem
-        return error(413 if too_big else 400, err.problem)
+        status = getattr(err, "status", None) or (413 if "too large" in err.problem else 400)
+        return error(status, err.problem)
 
+    @app.errorhandler(Exception)
+    def internal_error(err):
+        log.exception("internal error on %s", request.path)
+        return error(500, "internal error")
+
+    @contextlib.contextmanager
     def upload_image():
-        from .imaging import open_image, to_grey
+        """The request's image, header-checked and decoded, as uint8 grey (inside a slot when large).
 
-        if request.files:
+        Multipart: the field ``image`` (or the first file). Anything else: the raw body, whatever its
+        content type (curl --data-binary sends application/x-www-form-urlencoded): never parsed as a form.
+        """
+        from .imaging import decode_image, open_image, to_grey
+
+        if request.mimetype == "multipart/form-data":
+            if not request.files:
+                raise InputError("upload", "multipart upload without a file (send it as field 'image')")
             f = request.files.get("image") or next(iter(request.files.values()))
-            data, name = f.read(max_upload + 1), f.filename or "upload"
+            data, name = f.read(max_upload + 1), "upload"
         else:
             data, name = request.get_data(cache=False), "upload"
         if len(data) > max_upload:
             raise InputError(name, f"upload too large (> {max_upload} bytes)")
-        img = open_image(data, name="upload", max_bytes=max_upload, max_pixels=max_pixels)
-        return to_grey(img)
+        img = open_image(data, name=name, limits=limits, decode=False)
+        del data
+        w, h = img.size
+        if w * h <= opts.large_pixels:
+            yield to_grey(decode_image(img))
+            return
+        with large_slots:
+            try:
+                yield to_grey(decode_image(img))
+            finally:
+                del img
+                release_memory()
 
     @app.get("/health")
     def health():
@@ -78,9 +148,11 @@ def create_app(classifier, max_upload: int = MAX_UPLOAD, max_pixels: int = MAX_P
     @app.post("/classify")
     def classify():
         from .classifier import top_k
+        from .imaging import check_crop, fit_within
 
-        grey = upload_image()
-        probs = classifier.predict([grey])
+        with upload_image() as grey:
+            # a crop is tens to hundreds of px: a larger one is read at CROP_SIDE, preprocessing stays cheap
+            probs = classifier.predict([fit_within(check_crop(grey, "upload"), CROP_SIDE)])
         top = top_k(probs)[0]
         return jsonify(
             {
@@ -94,8 +166,14 @@ def create_app(classifier, max_upload: int = MAX_UPLOAD, max_pixels: int = MAX_P
     def karyotype():
         from .karyotype import read_spread, sorted_karyogram
 
-        grey = upload_image()
-        res = read_spread(classifier, grey)
+        with upload_image() as grey:
+            res = read_spread(
+                classifier,
+                grey,
+                max_components=opts.max_components,
+                time_budget=opts.time_budget,
+                name="upload",
+            )
         call = res["call"]
         body = {
             "n": len(res["boxes"]),
@@ -110,6 +188,62 @@ def create_app(classifier, max_upload: int = MAX_UPLOAD, max_pixels: int = MAX_P
             buf = io.BytesIO()
             img.save(buf, format="PNG")
             body["karyogram_png"] = base64.b64encode(buf.getvalue()).decode("ascii")
+        del res
+        release_memory()  # a spread's crops and segmentation arrays: back to the system
         return jsonify(body)
 
     return app
+
+
+def _libc():
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc if hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+def release_memory() -> None:
+    """Give freed heap memory back to the system after a large image (glibc keeps it otherwise)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+def tune_malloc(threshold: int = 1 << 20) -> None:
+    """Serve image-sized arrays from mmap, freed whole: a fixed threshold instead of glibc's sliding one
+    (which rises to 32 MB after the first large free, so later arrays stay in the heap for good)."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(-3, threshold)  # M_MMAP_THRESHOLD
+        libc.mallopt(-8, 2)  # M_ARENA_MAX: worker threads share two heaps, not one each
+
+
+def make_server(app, opts: ServeOptions):
+    """A waitress server for ``app`` with bounded threads, connections and request bodies (not started).
+
+    Request bodies stay in memory (``inbuf_overflow`` above the body limit: never spooled to disk), so the
+    worst case held in buffers is ``connection_limit`` x the body limit.
+    """
+    from waitress.server import create_server
+
+    tune_malloc()
+    body_limit = opts.max_upload + 2 * FORM_SLACK
+    return create_server(
+        app,
+        host=opts.host,
+        port=opts.port,
+        threads=opts.workers,
+        connection_limit=opts.connection_limit,
+        backlog=opts.backlog,
+        channel_timeout=opts.channel_timeout,
+        max_request_body_size=body_limit,
+        inbuf_overflow=body_limit + 1,
+        max_request_header_size=64 * 1024,
+        clear_untrusted_proxy_headers=True,
+        expose_tracebacks=False,
+        ident="karyospectrum",
+    )

@@ -3,13 +3,26 @@
 Threshold (Otsu on a lightly smoothed image) + connected components + size filters. A component that is
 too big for one chromosome and has a narrow neck is split by a watershed seeded from its distance-transform
 cores (two touching chromosomes); a centromere constriction is not narrow enough to be split.
+The work per image is bounded (issue 14): components, chromosome-sized candidates, crop size and time.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .imaging import ImageRefused
+
+log = logging.getLogger("karyospectrum.crop")
+
+# A metaphase has ~46 chromosomes (92 chromatids touching at most); more candidates than this is not a
+# spread but an attack or a mistake, and each candidate costs a straighten, a split and two forward passes.
+MAX_COMPONENTS = 200
+MAX_LABELS = 50_000  # connected components of any size (dust included) before the size filters
+MAX_CROP_PIXELS = 1_000_000  # bounding box of one component; larger ones are debris, not a chromosome
 
 
 @dataclass
@@ -31,13 +44,27 @@ def foreground(grey: np.ndarray, threshold: float | None = None) -> np.ndarray:
     from scipy import ndimage as ndi
     from skimage.filters import threshold_otsu
 
-    g = ndi.gaussian_filter(np.asarray(grey, np.float32), 1.0)
+    # float32 output straight from the uint8 input: one image-sized float array, not two
+    g = ndi.gaussian_filter(np.asarray(grey), 1.0, output=np.float32)
     if threshold is None:
-        if g.max() - g.min() < 10:
+        lo, hi = float(g.min()), float(g.max())
+        if hi - lo < 10:
             return np.zeros(g.shape, bool)
-        threshold = min(float(threshold_otsu(g)), 245.0)
+        # skimage's own histogram (256 bins over the image's range) without its flattened copy
+        counts, edges = np.histogram(g, bins=256, range=(lo, hi))
+        threshold = min(float(threshold_otsu(hist=(counts, (edges[:-1] + edges[1:]) / 2))), 245.0)
     mask = g < threshold
+    del g
     return ndi.binary_fill_holes(mask)
+
+
+def _label_areas(labels: np.ndarray, n: int, block: int = 1 << 20) -> np.ndarray:
+    """Pixels per label 1..n, counted block by block (np.bincount would copy the labels to int64)."""
+    flat = labels.reshape(-1)
+    areas = np.zeros(n + 1, np.int64)
+    for i in range(0, flat.size, block):
+        areas += np.bincount(flat[i : i + block], minlength=n + 1)
+    return areas[1:]
 
 
 def _split_touching(mask: np.ndarray, max_neck: float = 0.35, min_part: float = 0.12) -> np.ndarray:
@@ -99,28 +126,52 @@ def segment(
     max_area_ratio: float = 25.0,
     split_ratio: float = 1.5,
     threshold: float | None = None,
+    max_components: int = MAX_COMPONENTS,
+    max_crop_pixels: int = MAX_CROP_PIXELS,
+    time_budget: float | None = None,
+    name: str | None = None,
 ) -> list[Crop]:
     """Find the chromosomes in a grey image (dark on light); returns upright crops in reading order.
 
     Size filters: components under ``min_area`` px (dust) or over ``max_area_ratio`` x the median
     (nuclei, debris) are dropped; ones over ``split_ratio`` x the median are tried for a split.
+    Bounds: more than ``max_components`` chromosome-sized components, or more than ``time_budget``
+    seconds, raise :class:`ImageRefused` (422); a component whose box holds more than ``max_crop_pixels``
+    is dropped as debris.
     """
     from scipy import ndimage as ndi
 
+    start = time.monotonic()
+    name = name or "<image>"
     grey = np.asarray(grey)
     mask = foreground(grey, threshold)
     labels, n = ndi.label(mask)
+    del mask
     if n == 0:
         return []
-    areas = np.bincount(labels.ravel())[1:]
+    if n > MAX_LABELS:
+        raise ImageRefused(name, f"not a metaphase spread: {n} separate specks (more than {MAX_LABELS})")
+    areas = _label_areas(labels, n)
     ok = areas >= min_area
     if not ok.any():
         return []
     median = float(np.median(areas[ok]))
+    ok &= areas <= max_area_ratio * median
+    if ok.sum() > max_components:
+        raise ImageRefused(
+            name,
+            f"not a metaphase spread: {int(ok.sum())} chromosome-sized objects "
+            f"(at most {max_components}; a cell has about 46)",
+        )
     crops = []
     for i, sl in enumerate(ndi.find_objects(labels)):
-        if sl is None or not ok[i] or areas[i] > max_area_ratio * median:
+        if sl is None or not ok[i]:
             continue
+        if (sl[0].stop - sl[0].start) * (sl[1].stop - sl[1].start) > max_crop_pixels:
+            log.debug("component %d dropped: its box is over %d px", i + 1, max_crop_pixels)
+            continue
+        if time_budget is not None and time.monotonic() - start > time_budget:
+            raise ImageRefused(name, f"spread too complex: segmenting it took over {time_budget:g} s")
         comp = labels[sl] == i + 1
         parts = _split_touching(comp) if areas[i] > split_ratio * median else comp.astype(np.int32)
         n_parts = int(parts.max())
