@@ -124,9 +124,7 @@ def reset_peak(pid: int) -> bool:
 class Server:
     """``python scripts/serve.py`` on a free loopback port, in its own process (so its RSS is its own)."""
 
-    def __init__(
-        self, *args: str, checkpoint: Path = CHECKPOINT, env: dict | None = None, timeout: float = 120
-    ):
+    def __init__(self, *args: str, checkpoint: Path = CHECKPOINT, env: dict | None = None, wait: bool = True):
         cmd = [sys.executable, str(REPO / "scripts/serve.py"), "--checkpoint", str(checkpoint), "--port", "0"]
         cmd += ["--device", "cpu", "--threads", "1", *args]
         self.proc = subprocess.Popen(
@@ -138,6 +136,14 @@ class Server:
         )
         self.pid = self.proc.pid
         self.log: list[str] = []
+        self.url = None
+        if wait:
+            self.wait()
+
+    def wait(self, timeout: float = 180) -> "Server":
+        """Block until the server prints its address (it loads torch and the model first)."""
+        if self.url:
+            return self
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             line = self.proc.stderr.readline()
@@ -156,6 +162,7 @@ class Server:
         threading.Thread(
             target=lambda: self.log.extend(iter(self.proc.stderr.readline, "")), daemon=True
         ).start()
+        return self
 
     def request(
         self, path: str, data: bytes | None = None, content_type: str | None = None, timeout: float = 120
