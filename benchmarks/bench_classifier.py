@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """Classifier throughput: crops per second, end to end (decode-free preprocessing + forward pass).
 
+The card's test-time augmentation is included (``hflip`` doubles the forward passes).
+
     python benchmarks/bench_classifier.py [--checkpoint resources/models/classifier.safetensors]
         [--arch resnet18 --size 64] [--threads 2] [--device cpu] [--n 512] [--batch 64]
 
@@ -61,6 +63,7 @@ def main(argv=None):
     out = {
         "arch": clf.card["arch"],
         "size": clf.size,
+        "tta": clf.tta,
         "device": str(clf.device),
         "threads": args.threads,
         "crops": args.n,

@@ -3,11 +3,12 @@
 
     python benchmarks/eval_classifier.py --checkpoint resources/models/classifier.safetensors \\
         --data ../shared/data/chromosomes/gband-612cells --data ../shared/data/chromosomes/seed-gband \\
-        --spreads 20
+        --group-by cell_id --invert --spreads 20
 
 For the data set the model was trained on (named in its card) only the test cells of the card's cell-wise
-split are scored; any other folder is scored whole. Spreads are synthetic (karyospectrum.synthetic), scored
-by one-to-one box matching at IoU >= 0.5. Prints a Markdown table; --out writes JSON.
+split are scored; any other folder is scored whole. --invert also scores every set with its polarity
+inverted (bright chromosomes on black, as fluorescent Q-banding looks). Spreads are synthetic
+(karyospectrum.synthetic), scored by one-to-one box matching at IoU >= 0.5. Prints a Markdown table; --out writes JSON.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 
 def eval_data(
-    clf, folder: Path, group_column: str | None, only_test: bool, split: dict, subset: str = "test"
+    clf,
+    folder: Path,
+    group_column: str | None,
+    only_test: bool,
+    split: dict,
+    subset: str = "test",
+    invert: bool = False,
 ):
     import numpy as np
     from karyospectrum import classifier as C
@@ -39,6 +46,8 @@ def eval_data(
         )
         m = m[part == subset]
     crops = [C.load_grey(f) for f in m.file]
+    if invert:  # the other polarity: bright chromosomes on a dark background
+        crops = [255 - g for g in crops]
     probs = clf.predict(crops, batch=128)
     y = np.array([C.CLASS_INDEX[c] for c in m.chrom])
     groups = m[col].to_numpy()
@@ -48,6 +57,7 @@ def eval_data(
     res["cell_level_accuracy_length"] = with_len["cell_level_accuracy"]
     res["cells_all_correct_length"] = with_len["cells_all_correct"]
     name = f"{subset} cells" + (" (unseen)" if subset == "test" else "") if only_test else "all (held out)"
+    name += ", inverted" if invert else ""
     return {"data": folder.name, "subset": name, **res}
 
 
@@ -72,7 +82,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", default=str(REPO / "resources/models/classifier.safetensors"))
     p.add_argument("--data", action="append", default=[], help="folder with manifest.csv (repeatable)")
-    p.add_argument("--group-column", help="cell column (default: the card's)")
+    p.add_argument("--group-column", "--group-by", help="cell column (default: the card's)")
+    p.add_argument("--invert", action="store_true", help="also score every set with inverted polarity")
+    p.add_argument("--tta", choices=["none", "hflip"], help="override the card's test-time augmentation")
     p.add_argument(
         "--subset", default="test", choices=["test", "val"], help="cells of the training set's split"
     )
@@ -99,6 +111,8 @@ def main(argv=None):
 
         clf = Classifier.load(args.checkpoint, device=args.device, threads=args.threads)
         card = clf.card
+        if args.tta:
+            clf.tta = args.tta
         trained_on = card.get("data", {}).get("manifest", "").split("/")[0]
         split = card.get("data", {}).get("split_params") or {
             "group_column": "cell_id",
@@ -106,14 +120,23 @@ def main(argv=None):
             "test_frac": 0.15,
             "seed": card.get("recipe", {}).get("seed", 0),
         }
-        out["model"] = {"arch": card.get("arch"), "size": card.get("size"), "trained_on": trained_on}
+        out["model"] = {
+            "arch": card.get("arch"),
+            "size": card.get("size"),
+            "trained_on": trained_on,
+            "tta": clf.tta,
+            "preprocess_version": clf.version,
+        }
         for d in args.data:
             folder = Path(d)
-            t = time.time()
-            res = eval_data(clf, folder, args.group_column, folder.name == trained_on, split, args.subset)
-            res["seconds"] = round(time.time() - t, 1)
-            out["data"].append(res)
-        print(f"\n{card.get('arch')} @ {card.get('size')} px ({Path(args.checkpoint).name})\n")
+            for invert in (False, True) if args.invert else (False,):
+                t = time.time()
+                res = eval_data(
+                    clf, folder, args.group_column, folder.name == trained_on, split, args.subset, invert
+                )
+                res["seconds"] = round(time.time() - t, 1)
+                out["data"].append(res)
+        print(f"\n{card.get('arch')} @ {card.get('size')} px, TTA {clf.tta} ({Path(args.checkpoint).name})\n")
         print(
             "| data | subset | cells | crops | crop-level | cell-level | cell-level + length "
             "| cells all right (+ length) | cells 46,XX/XY |"

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from karyospectrum import CHROMOSOMES
 from karyospectrum import classifier as C
+from karyospectrum import classifier_training as CT
 from karyospectrum.checkpoints import load_checkpoint, save_checkpoint
-from karyospectrum.cli import InputError
+from karyospectrum.errors import InputError
 from karyospectrum.synthetic import render_chromosome
 from PIL import Image
 
@@ -55,19 +56,6 @@ def test_presets_keep_the_original_recipe():
     assert C.default_size("inception_v3") == 299
 
 
-def test_pad_to_square_keeps_the_aspect_ratio():
-    crop = np.full((60, 20), 255, np.uint8)
-    crop[:, 5:15] = 0  # a black bar 10 px wide, full height
-    sq = C.to_square(crop, 30)
-    assert sq.shape == (30, 30)
-    cols = np.nonzero(sq.max(axis=0) > 0.5)[0]
-    rows = np.nonzero(sq.max(axis=1) > 0.5)[0]
-    assert len(rows) >= 28  # full height
-    assert 3 <= len(cols) <= 7  # 10/60 of the side: not stretched
-    assert abs(cols.mean() - 14.5) < 1.5  # centred
-    assert sq[0, 0] == 0  # background is 0 after inversion
-
-
 def test_classes_are_in_chromosome_order(tmp_path):
     assert C.CLASS_INDEX["2"] == 1 and C.CLASS_INDEX["10"] == 9 and C.CLASS_INDEX["X"] == 22
     (tmp_path / "m.csv").write_text("path,chrom,cell_id\na.png,chr10,c1\nb.png,X,c1\n")
@@ -104,18 +92,8 @@ def test_augment_is_seeded_and_bounded():
     assert not torch.equal(a, x)
 
 
-def synthetic_set(n_per_class, size, seed=0):
-    rng = np.random.default_rng(seed)
-    xs, ys = [], []
-    for i, c in enumerate(CHROMOSOMES):
-        for _ in range(n_per_class):
-            xs.append(np.round(C.to_square(render_chromosome(c, rng), size) * 255).astype(np.uint8))
-            ys.append(i)
-    return np.stack(xs), np.array(ys)
-
-
-def test_training_learns_synthetic_chromosomes(tmp_path):
-    x, y = synthetic_set(2, 32)
+def test_training_learns_synthetic_chromosomes_and_resumes(tmp_path):
+    data = CT.synthetic_set(2, 32)
     r = C.recipe_from(
         "cpu",
         size=32,
@@ -132,17 +110,49 @@ def test_training_learns_synthetic_chromosomes(tmp_path):
         patience=50,
         max_minutes=0,
         schedule="step",
+        ema=0.9,
+        amp=False,
     )
-    model, hist = C.train(r, x, y, x, y, "cpu", metrics_path=tmp_path / "m.jsonl", progress=False)
-    assert len(hist) == 12
+    state = tmp_path / "state.pt"
+    model, hist, info = CT.train(
+        r, data, data, "cpu", state_path=state, metrics_path=tmp_path / "m.jsonl", progress=False
+    )
+    assert len(hist) == 12 and info["epochs_run"] == 12 and info["weights"] in ("raw", "ema")
     assert hist[-1]["train_loss"] < hist[0]["train_loss"]
     assert max(h["val_acc"] for h in hist) > 0.3  # chance is 1/24
+    assert {"val_acc_raw", "val_acc_ema"} <= set(hist[-1])
     lines = (tmp_path / "m.jsonl").read_text().splitlines()
     assert len(lines) == 12 and "val_acc" in json.loads(lines[-1])
+    # resume: a longer run continues from the state file, a changed recipe is refused
+    r.epochs = 13
+    _, hist2, info2 = CT.train(
+        r, data, data, "cpu", state_path=state, metrics_path=tmp_path / "m.jsonl", resume=True, progress=False
+    )
+    assert len(hist2) == 13 and hist2[:12] == hist and info2["epochs_run"] == 13
+    assert len((tmp_path / "m.jsonl").read_text().splitlines()) == 13
+    r.lr = 1e-2
+    with pytest.raises(InputError, match="another recipe"):
+        CT.train(r, data, data, "cpu", state_path=state, resume=True, progress=False)
     save_checkpoint(tmp_path / "c.safetensors", model.state_dict(), C.base_card(r), half=True)
     clf = C.Classifier.load(tmp_path / "c.safetensors", device="cpu")
     probs = clf.predict([render_chromosome("1"), Image.new("L", (20, 60), 255)])
     assert probs.shape == (2, 24) and np.allclose(probs.sum(1), 1, atol=1e-4)
+    tta, scores = CT.choose_tta(model, data, "cpu")
+    assert tta in C.TTA_MODES and set(scores) == set(C.TTA_MODES)
+
+
+def test_old_cards_keep_their_preprocessing(tmp_path):
+    C.init_checkpoint(tmp_path / "c.safetensors", size=32)
+    card = json.loads((tmp_path / "c.json").read_text())
+    del card["preprocess_version"]
+    (tmp_path / "c.json").write_text(json.dumps(card))
+    clf = C.Classifier.load(tmp_path / "c.safetensors", device="cpu")
+    g = render_chromosome("3")
+    assert clf.version == 1 and np.allclose(clf.squares([g])[0], C.preprocess(g, 32, version=1))
+    card["tta"] = "spin"
+    (tmp_path / "c.json").write_text(json.dumps(card))
+    with pytest.raises(InputError, match="TTA"):
+        C.Classifier.load(tmp_path / "c.safetensors", device="cpu")
 
 
 def test_checkpoint_of_another_kind_or_arch_is_refused(tmp_path):
@@ -209,18 +219,19 @@ def test_train_classifier_cli_writes_card_and_metrics(tmp_path):
         "--no-progress",
         "--heldout",
         manifest,
-        "--synthetic",
-        "2",
-        "--synthetic-epochs",
-        "1",
+        "--set",
+        "synthetic=2",
+        "--set",
+        "synthetic_epochs=1",
     )
     assert r.returncode == 0, r.stderr
     state, card = load_checkpoint(out, kind="classifier", arch="resnet18")
     assert card["classes"] == CHROMOSOMES and card["size"] == 32
     assert "train_classifier.py" in card["command"] and "--manifest" in card["command"]
     assert "cell_id" in card["data"]["split"]
-    assert card["synthetic_pretraining"]["crops_per_class"] == 2
-    assert set(card["metrics"]) >= {"val_cells", "test_cells", "heldout:data"}
+    assert card["synthetic_pretraining"]["crops"] == 48 and card["data"]["synthetic_crops"] == 48
+    assert card["preprocess_version"] == C.PREPROCESS_VERSION and card["tta"] in C.TTA_MODES
+    assert set(card["metrics"]) >= {"val_cells", "test_cells", "test_cells_inverted", "heldout:data"}
     assert {"crop_accuracy", "cell_level_accuracy"} <= set(card["metrics"]["test_cells"])
     assert Image.open(tmp_path / "cm.png").size[0] > 100
     assert (tmp_path / "pc.tsv").read_text().startswith("chrom\tcrops")
@@ -228,6 +239,15 @@ def test_train_classifier_cli_writes_card_and_metrics(tmp_path):
         "train_classifier.py", "--manifest", manifest, "--out", out, "--preset", "gpu", "--dry-run"
     )
     assert json.loads(dry.stdout)["size"] == 224
+    dry = run_script(
+        "train_classifier.py", "--manifest", manifest, "--out", out, "--preset", "cpu64", "--dry-run"
+    )
+    assert json.loads(dry.stdout)["size"] == 64 and json.loads(dry.stdout)["shift_p"] > 0
+    # warm start only from weights of the same cell split (else test cells could leak)
+    bad = run_script(
+        "train_classifier.py", "--manifest", manifest, "--out", out, "--init", out, "--test-frac", "0.3"
+    )
+    assert bad.returncode == 2 and "same cell split" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_classify_cli_manifest_layout_and_bad_input(tmp_path):

@@ -1,23 +1,22 @@
-"""Chromosome classifier: torchvision CNNs on 1-channel crops, the crop dataset and the training loop.
+"""Chromosome classifier: torchvision CNNs on 1-channel crops, preprocessing, augmentation and inference.
 
-Crops are grey, dark bands on white. They are inverted (background 0), padded to a square keeping the
-aspect ratio, then resized. Classes are in chromosome order 1..22, X, Y (index = ``CHROMOSOMES``).
+Every crop goes through :func:`preprocess` (polarity to "ink", robust contrast, square padding keeping the
+aspect ratio). Classes are in chromosome order 1..22, X, Y (index = ``CHROMOSOMES``). The training loop,
+evaluation and the model card live in :mod:`karyospectrum.classifier_training`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
-import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 from . import CHROMOSOMES
-from .cli import InputError
+from .errors import InputError
 
 log = logging.getLogger("karyospectrum.classifier")
 
@@ -46,7 +45,9 @@ class Recipe:
     # so a run cut short by its time budget still ends at a low learning rate.
     schedule: str = "step"
     patience: int = 10
-    # augmentation
+    label_smoothing: float = 0.0
+    ema: float = 0.0  # EMA decay of the weights per step (0 = off); the better of raw/EMA on val is kept
+    # augmentation (on the preprocessed square)
     rotation: float = 15.0
     translate: float = 0.1
     scale: tuple = (0.9, 1.1)
@@ -55,11 +56,48 @@ class Recipe:
     blur_p: float = 0.3
     blur_sigma: tuple = (0.1, 5.0)  # at 224 px; scaled with the input size
     hflip: bool = True
-    max_minutes: float = 0.0  # 0 = no wall-clock limit
+    gamma_range: tuple = (1.0, 1.0)  # ink ** gamma, log-uniform
+    band_jitter: float = 0.0  # amplitude of a smooth random gain along the chromosome
+    lowres_p: float = 0.0  # downscale to lowres_scale x the side and back up
+    lowres_scale: tuple = (0.35, 0.8)
+    noise: float = 0.0  # sd of additive Gaussian noise
+    # lab shift on the raw crop, then the real preprocess: inversion, gamma, contrast, offset, low resolution
+    shift_p: float = 0.0
+    invert_p: float = 0.5  # of the shifted crops
+    synthetic: int = 0  # synthetic G-band crops per class mixed into the training set
+    synthetic_epochs: int = 0  # epochs of pre-training on synthetic crops only
+    max_minutes: float = 0.0  # 0 = no wall-clock limit (training loop; loading and evaluation excluded)
     amp: bool = False  # mixed precision: bf16 autocast on the CPU, fp16 on CUDA
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
+
+# The lab-shift recipe for long CPU runs: augmentations, synthetic crops mixed in, EMA weights.
+CPU_SHIFT = dict(
+    size=96,
+    epochs=200,
+    batch=48,
+    lr=1e-3,
+    weight_decay=5e-5,
+    schedule="time",
+    patience=1000,
+    max_minutes=75.0,
+    amp=True,
+    label_smoothing=0.1,
+    ema=0.998,
+    rotation=12.0,
+    translate=0.06,
+    brightness=0.15,
+    contrast=0.15,
+    blur_p=0.25,
+    blur_sigma=(0.1, 3.0),
+    gamma_range=(0.7, 1.4),
+    band_jitter=0.25,
+    lowres_p=0.2,
+    noise=0.02,
+    shift_p=0.35,
+    synthetic=40,
+)
 
 PRESETS = {
     # The original recipe at full resolution: for a GPU.
@@ -68,7 +106,12 @@ PRESETS = {
     "cpu": dict(
         size=64, epochs=30, batch=32, lr=1e-3, schedule="time", patience=6, max_minutes=50.0, amp=True
     ),
+    # 96 px with the lab-shift augmentations, synthetic crops mixed in, EMA weights; for long CPU runs.
+    "cpu96": CPU_SHIFT,
+    # The same at 64 px, for fine-tuning a 64-px model (--init) on shared CPU cores.
+    "cpu64": CPU_SHIFT | dict(size=64, batch=64, lr=5e-4, max_minutes=90.0),
 }
+TTA_MODES = ("none", "hflip")
 
 
 def recipe_from(preset: str, **overrides) -> Recipe:
@@ -80,13 +123,15 @@ def recipe_from(preset: str, **overrides) -> Recipe:
     unknown = set(values) - names
     if unknown:
         raise InputError(None, f"unknown recipe keys: {', '.join(sorted(unknown))}")
+    for k in ("scale", "blur_sigma", "gamma_range", "lowres_scale"):
+        values[k] = tuple(values.get(k, getattr(Recipe, k)))
     r = Recipe(**values)
     if r.arch not in ARCHS:
         raise InputError(None, f"unknown architecture {r.arch!r} (choose from {', '.join(ARCHS)})")
     if r.schedule not in ("step", "time") or (r.schedule == "time" and not r.max_minutes):
         raise InputError(None, "schedule is 'step', or 'time' with max_minutes > 0")
-    if r.optimizer not in ("adam", "sgd", "rmsprop"):
-        raise InputError(None, f"unknown optimizer {r.optimizer!r} (adam, sgd, rmsprop)")
+    if r.optimizer not in ("adam", "adamw", "sgd", "rmsprop"):
+        raise InputError(None, f"unknown optimizer {r.optimizer!r} (adam, adamw, sgd, rmsprop)")
     return r
 
 
@@ -119,29 +164,166 @@ def build_model(arch: str = "resnet18", num_classes: int = NUM_CLASSES):
 
 
 # --------------------------------------------------------------------------- preprocessing
+#
+# One function, ``preprocess``, turns any crop into the network's input; training, the CLI, the rules and
+# the API all call it. Version 2 (cards with ``"preprocess_version": 2``): detect polarity and bring the
+# crop to "ink" (object bright, background 0), stretch the contrast between robust percentiles, trim to
+# the object, pad to a square keeping the aspect ratio, resize. Version 1 (older cards): 1 - grey/255.
+
+PREPROCESS_VERSION = 2
+PREPROCESS_TEXT = {
+    1: "grey -> 255-grey (background 0), pad to square keeping aspect, bilinear resize, /255",
+    2: "grey (any bit depth) -> percentile stretch (0.5-99.5) -> polarity by border vs Otsu (to ink: "
+    "object bright, background 0) -> zero at the background median, 1 at the object's 99th percentile -> "
+    "trim to the object + 4% margin -> pad to square keeping aspect -> antialiased bilinear resize",
+}
+# Share of the square left as margin around the object (room for the training rotations).
+MARGIN = 0.04
 
 
-def to_square(grey: np.ndarray, size: int) -> np.ndarray:
-    """uint8 grey crop (dark on white) -> float32 [size, size] in [0, 1], inverted, square-padded, resized."""
+def grey_of(img) -> np.ndarray:
+    """A crop (PIL image or array; grey, RGB, with alpha, 8/16-bit, float) -> 2-D float32 grey.
+
+    Transparent pixels become background: the opposite end of the grey scale from the opaque object.
+    """
+    if not isinstance(img, np.ndarray):
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            img = np.asarray(img.convert("LA"))
+        elif img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+            img = np.asarray(img, dtype=np.float32)
+        else:
+            img = np.asarray(img.convert("L"))
+    a = np.asarray(img)
+    if a.ndim == 3 and a.shape[2] in (2, 4):  # grey/RGB + alpha
+        alpha = a[..., -1].astype(np.float32) / (65535.0 if a.dtype == np.uint16 else 255.0)
+        g = a[..., :-1].astype(np.float32).mean(axis=2)
+        opaque = g[alpha > 0.5]
+        if opaque.size and opaque.size < g.size:
+            top = 65535.0 if a.dtype == np.uint16 else 255.0 if a.dtype == np.uint8 else float(g.max())
+            bg = top if np.median(opaque) < top / 2 else 0.0
+            g = g * alpha + bg * (1 - alpha)
+        return g
+    if a.ndim == 3:
+        return a[..., :3].astype(np.float32).mean(axis=2)
+    if a.ndim != 2:
+        raise InputError(None, f"a crop must be a 2-D image, got shape {a.shape}")
+    return a.astype(np.float32)
+
+
+def otsu(values: np.ndarray, bins: int = 64) -> float:
+    """Otsu's threshold of values in [0, 1]."""
+    hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
+    p = hist.astype(np.float64) / max(hist.sum(), 1)
+    mids = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(p)
+    m0 = np.cumsum(p * mids)
+    mt = m0[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mt * w0 - m0) ** 2 / (w0 * (1 - w0))
+    between = np.nan_to_num(between[:-1], nan=-1.0)
+    return float(edges[1:][int(np.argmax(between))]) if between.size else 0.5
+
+
+def background_is_bright(g: np.ndarray) -> bool:
+    """Polarity of a [0, 1] crop: True when its border pixels fall mostly above the Otsu threshold.
+
+    Crops are cut with a margin, so the border is background; a tie falls back to the border's mean
+    against the whole crop's.
+    """
+    t = otsu(g)
+    border = np.concatenate([g[0], g[-1], g[1:-1, 0], g[1:-1, -1]]) if min(g.shape) > 1 else g.ravel()
+    frac = float((border > t).mean())
+    if abs(frac - 0.5) > 1e-9:
+        return frac > 0.5
+    return float(border.mean()) >= float(g.mean())
+
+
+def to_ink(img) -> np.ndarray:
+    """Crop -> float32 ink in [0, 1]: object bright, background 0, contrast set by robust percentiles.
+
+    A flat crop (all background, a single pixel) gives all zeros.
+    """
+    g = grey_of(img)
+    if g.size == 0:
+        return np.zeros((1, 1), np.float32)
+    lo, hi = np.percentile(g, [0.5, 99.5])
+    if not np.isfinite(hi - lo) or hi - lo <= 1e-6 * max(1.0, abs(float(hi))):
+        return np.zeros(g.shape, np.float32)
+    g = np.clip((g - lo) / (hi - lo), 0.0, 1.0)
+    ink = 1.0 - g if background_is_bright(g) else g
+    t = otsu(ink)
+    bg, fg = ink[ink <= t], ink[ink > t]
+    zero = float(np.median(bg)) if bg.size else 0.0
+    top = float(np.percentile(fg, 99)) if fg.size else 1.0
+    if top - zero <= 1e-6:
+        return np.zeros(g.shape, np.float32)
+    return np.clip((ink - zero) / (top - zero), 0.0, 1.0).astype(np.float32)
+
+
+def trim(ink: np.ndarray, level: float = 0.2) -> np.ndarray:
+    """The box of the pixels above ``level`` (the object), so margins of other labs do not matter."""
+    ys, xs = np.nonzero(ink > level)
+    if len(ys) == 0:
+        return ink
+    return ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+
+def pad_square(ink: np.ndarray, size: int, margin: float = 0.0) -> np.ndarray:
+    """Pad ink (background 0) to a square keeping the aspect ratio, then resize to ``size``."""
     from PIL import Image
 
-    grey = np.asarray(grey)
-    if grey.ndim == 3:
-        grey = grey[..., :3].mean(axis=2)
-    ink = 255.0 - grey.astype(np.float32)
+    from .imaging import fit_within
+
+    ink = fit_within(ink, max(4 * size, 512))  # the canvas stays small whatever the crop (issue 14)
     h, w = ink.shape
-    side = max(h, w, 1)
+    side = max(int(np.ceil(max(h, w) * (1 + 2 * margin))), 1)
     canvas = np.zeros((side, side), np.float32)
     top, left = (side - h) // 2, (side - w) // 2
     canvas[top : top + h, left : left + w] = ink
     img = Image.fromarray(canvas, mode="F").resize((size, size), Image.BILINEAR)
-    return np.clip(np.asarray(img, np.float32) / 255.0, 0.0, 1.0)
+    return np.clip(np.asarray(img, np.float32), 0.0, 1.0)
+
+
+def preprocess(img, size: int, version: int = PREPROCESS_VERSION) -> np.ndarray:
+    """Any crop (either polarity, any bit depth, any size) -> float32 [size, size] in [0, 1], background 0."""
+    if version == 1:
+        g = grey_of(img)
+        return pad_square(1.0 - np.clip(g, 0, 255) / 255.0, size)
+    return pad_square(trim(to_ink(img)), size, MARGIN)
+
+
+def crop_problem(img) -> str | None:
+    """Why a crop cannot be read (too small, all background), or None: for one-line refusals."""
+    g = grey_of(img)
+    if min(g.shape) < 2:
+        return f"crop of {g.shape[1] if g.ndim == 2 else 0}x{g.shape[0]} px is too small to classify"
+    if not (to_ink(g) > 0.2).any():
+        return "crop holds no chromosome (uniform background)"
+    return None
+
+
+def to_square(grey, size: int) -> np.ndarray:
+    """Alias of :func:`preprocess` (current version), kept for older callers."""
+    return preprocess(grey, size)
 
 
 def load_grey(path: str | Path) -> np.ndarray:
-    from .imaging import open_image, to_grey
+    """Read a crop file as a 2-D uint8 grey array through the owner of user images (16-bit, alpha over
+    the background); a crop with no chromosome (1x1, uniform) is refused in one line."""
+    from .imaging import load_crop
 
-    return to_grey(open_image(path))
+    return load_crop(path)
+
+
+def to_uint8(g: np.ndarray) -> np.ndarray:
+    """Grey of any range -> uint8: as is when it fits 0-255 in whole numbers, else a percentile stretch."""
+    g = np.asarray(g)
+    if g.dtype == np.uint8:
+        return g
+    if g.size and g.min() >= 0 and g.max() <= 255 and np.allclose(g, np.round(g), atol=0.02):
+        return np.round(g).astype(np.uint8)
+    lo, hi = np.percentile(g, [0.1, 99.9]) if g.size else (0.0, 1.0)
+    return np.round(np.clip((g - lo) / ((hi - lo) or 1.0), 0, 1) * 255).astype(np.uint8)
 
 
 def batch_tensor(squares: np.ndarray):
@@ -188,19 +370,51 @@ def split_groups(groups, val_frac: float = 0.1, test_frac: float = 0.15, seed: i
     return np.array(out)
 
 
-def load_squares(files, size: int, workers: int = 1) -> np.ndarray:
-    """Load and preprocess crops into a uint8 [N, size, size] array (kept in memory for training)."""
+def load_squares(files, size: int, raw: list | None = None) -> np.ndarray:
+    """Load and preprocess crops into a uint8 [N, size, size] array (kept in memory for training).
+
+    ``raw``, when a list, receives each decoded grey crop (for the lab-shift augmentation).
+    """
     out = np.zeros((len(files), size, size), np.uint8)
     for i, f in enumerate(files):
-        out[i] = np.round(to_square(load_grey(f), size) * 255).astype(np.uint8)
+        g = load_grey(f)
+        if raw is not None:
+            raw.append(g)
+        out[i] = to_u8_square(preprocess(g, size))
     return out
+
+
+def to_u8_square(sq: np.ndarray) -> np.ndarray:
+    return np.round(sq * 255).astype(np.uint8)
 
 
 # --------------------------------------------------------------------------- augmentation
 
 
+def lab_shift(grey: np.ndarray, rng: np.random.Generator, invert_p: float = 0.5) -> np.ndarray:
+    """A raw crop as another lab might image it: inverted polarity (fluorescence), gamma, low contrast
+    on an offset background, lower resolution and sensor noise. uint8 in, uint8 out; fed to ``preprocess``.
+    """
+    from PIL import Image
+
+    g = np.asarray(grey, np.float32) / 255.0
+    if rng.random() < 0.5:  # lower resolution: fewer pixels across the chromosome
+        f = rng.uniform(0.35, 0.9)
+        h, w = g.shape
+        size = (max(2, round(w * f)), max(2, round(h * f)))
+        g = np.asarray(Image.fromarray(g, mode="F").resize(size, Image.BILINEAR), np.float32)
+    g = np.clip(g, 0, 1) ** np.exp(rng.uniform(np.log(0.5), np.log(2.0)))
+    if rng.random() < invert_p:
+        g = 1.0 - g
+    lo = rng.uniform(0.0, 0.35)
+    hi = rng.uniform(max(lo + 0.2, 0.6), 1.0)
+    g = lo + (hi - lo) * g + rng.normal(0, rng.uniform(0, 0.03), g.shape)
+    return np.round(np.clip(g, 0, 1) * 255).astype(np.uint8)
+
+
 def augment(x, r: Recipe, gen):
-    """Random affine (rotation, translation, scale), h-flip, brightness/contrast, Gaussian blur.
+    """Random affine (rotation, translation, scale), h-flip, gamma, band-intensity jitter,
+    brightness/contrast, low resolution, Gaussian blur and noise.
 
     ``x`` is [N, 1, S, S] in [0, 1] with background 0; the whole batch is warped with one grid_sample.
     """
@@ -220,10 +434,24 @@ def augment(x, r: Recipe, gen):
     theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1)
     grid = F.affine_grid(theta, x.shape, align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    if r.gamma_range != (1.0, 1.0):
+        lo, hi = (math.log(v) for v in r.gamma_range)
+        x = x.clamp(min=0) ** torch.exp(unif(lo, hi)).view(n, 1, 1, 1)
+    if r.band_jitter > 0:
+        # A smooth random gain along the chromosome's axis (rows): bands lighter or darker than usual.
+        knots = 1 + r.band_jitter * (2 * torch.rand(n, 1, 10, generator=gen) - 1)
+        gain = F.interpolate(knots, size=s, mode="linear", align_corners=True)
+        x = x * gain.view(n, 1, s, 1)
     b = unif(1 - r.brightness, 1 + r.brightness).view(n, 1, 1, 1)
     c = unif(1 - r.contrast, 1 + r.contrast).view(n, 1, 1, 1)
     mean = x.mean(dim=(2, 3), keepdim=True)
     x = ((x - mean) * c + mean) * b
+    if r.lowres_p > 0:
+        low = torch.rand(n, generator=gen) < r.lowres_p
+        if low.any():
+            f = float(unif(*r.lowres_scale, size=(1,)))
+            small = F.interpolate(x[low], scale_factor=f, mode="area")
+            x[low] = F.interpolate(small, size=(s, s), mode="bilinear", align_corners=False)
     if r.blur_p > 0:
         # Per-sample Gaussian blur as one grouped separable convolution (sigma 0 = identity kernel).
         lo, hi = (v * s / 224 for v in r.blur_sigma)
@@ -232,18 +460,43 @@ def augment(x, r: Recipe, gen):
         t = torch.arange(-half, half + 1, dtype=torch.float32)
         k = torch.exp(-0.5 * (t[None, :] / sigma.clamp(min=1e-3)[:, None]) ** 2)
         k = k / k.sum(1, keepdim=True)
-        xb = x.view(1, n, s, s)
+        xb = x.reshape(1, n, s, s)
         xb = F.conv2d(F.pad(xb, (0, 0, half, half), mode="reflect"), k.view(n, 1, -1, 1), groups=n)
         xb = F.conv2d(F.pad(xb, (half, half, 0, 0), mode="reflect"), k.view(n, 1, 1, -1), groups=n)
         x = xb.view(n, 1, s, s)
+    if r.noise > 0:
+        x = x + torch.randn(x.shape, generator=gen) * unif(0, r.noise).view(n, 1, 1, 1)
     return x.clamp(0, 1)
 
 
 # --------------------------------------------------------------------------- inference
 
 
+def tta_views(x, mode: str):
+    """The test-time views of a batch [N, 1, S, S]: the crop itself, plus its mirror for ``hflip``."""
+    import torch
+
+    if mode == "none":
+        return [x]
+    if mode == "hflip":
+        return [x, torch.flip(x, dims=(3,))]
+    raise InputError(None, f"unknown test-time augmentation {mode!r} (choose from {', '.join(TTA_MODES)})")
+
+
+def forward_probs(model, x, tta: str = "none"):
+    """Mean softmax over the TTA views of a normalised batch."""
+    import torch
+
+    views = tta_views(x, tta)
+    return sum(torch.softmax(model(v).float(), 1) for v in views) / len(views)
+
+
 class Classifier:
-    """A loaded classifier: ``predict(list of grey arrays) -> probabilities [N, 24]``."""
+    """A loaded classifier: ``predict(list of crops) -> probabilities [N, 24]``.
+
+    The card says which preprocessing the weights were trained with (``preprocess_version``) and which
+    test-time augmentation was chosen on validation cells (``tta``).
+    """
 
     def __init__(self, model, card: dict, device):
         import threading
@@ -252,6 +505,10 @@ class Classifier:
         self.lock = threading.Lock()  # one forward pass at a time (the API serves from threads)
         self.size = int(card["size"])
         self.classes = list(card.get("classes", CHROMOSOMES))
+        self.version = int(card.get("preprocess_version", 1))
+        self.tta = card.get("tta", "none")
+        if self.version not in PREPROCESS_TEXT or self.tta not in TTA_MODES:
+            raise InputError(None, "model card names an unknown preprocessing version or TTA mode")
 
     @classmethod
     def load(cls, weights: str | Path, device="auto", threads: int | None = None) -> "Classifier":
@@ -267,37 +524,32 @@ class Classifier:
         model = build_model(card["arch"], NUM_CLASSES)
         load_into(model, state, weights)
         dev = pick_device(device) if isinstance(device, str) else device
-        return cls(model.to(dev), card, dev)
+        try:
+            return cls(model.to(dev), card, dev)
+        except InputError as err:
+            raise InputError(weights, err.problem) from None
 
-    def predict(self, crops, batch: int = 64, both_ways: bool = False) -> np.ndarray:
-        """Class probabilities [N, 24] of grey crops (uint8 arrays or PIL images, dark on white).
+    def squares(self, crops) -> list:
+        return [preprocess(c, self.size, self.version) for c in crops]
+
+    def predict(self, crops, batch: int = 64, both_ways: bool = False, tta: str | None = None) -> np.ndarray:
+        """Class probabilities [N, 24] of crops (arrays or PIL images, either polarity, any bit depth).
 
         ``both_ways`` also reads each crop upside down and keeps the surer reading: crops cut from a
-        spread are upright, but their p-arm may point down.
+        spread are upright, but their p-arm may point down. ``tta`` overrides the card's choice.
         """
-        import torch
-
-        squares = [to_square(_grey(c), self.size) for c in crops]
+        squares = self.squares(crops)
         if both_ways:
             squares += [s[::-1, ::-1] for s in squares]
-        probs = []
-        with self.lock, torch.inference_mode():
-            for i in range(0, len(squares), batch):
-                logits = self.model(batch_tensor(np.stack(squares[i : i + batch])).to(self.device))
-                probs.append(torch.softmax(logits.float(), 1).cpu().numpy())
-        p = np.concatenate(probs) if probs else np.zeros((0, NUM_CLASSES), np.float32)
+        p = self.predict_squares(np.stack(squares) if squares else np.zeros((0, 1, 1)), batch, tta)
         if both_ways and len(crops):
             up, down = p[: len(crops)], p[len(crops) :]
             p = np.where((up.max(1) >= down.max(1))[:, None], up, down)
         return p
 
-
-def _grey(img) -> np.ndarray:
-    if isinstance(img, np.ndarray):
-        return img
-    from .imaging import to_grey
-
-    return to_grey(img)
+    def predict_squares(self, squares, batch: int = 64, tta: str | None = None) -> np.ndarray:
+        with self.lock:
+            return predict_squares(self.model, squares, self.device, batch, tta or self.tta)
 
 
 def top_k(probs: np.ndarray, k: int = 3) -> list[list[tuple[str, float]]]:
@@ -305,142 +557,28 @@ def top_k(probs: np.ndarray, k: int = 3) -> list[list[tuple[str, float]]]:
     return [[(CHROMOSOMES[j], float(p[j])) for j in row] for row, p in zip(order, probs)]
 
 
-def predict_squares(model, squares_u8: np.ndarray, device, batch: int = 256) -> np.ndarray:
+def predict_squares(model, squares, device, batch: int = 256, tta: str = "none") -> np.ndarray:
+    """Probabilities of preprocessed squares ([N, S, S]: uint8 0-255 or float 0-1)."""
     import torch
 
+    squares = np.asarray(squares)
+    scale = 255.0 if squares.dtype == np.uint8 else 1.0
     model.eval()
     out = []
     with torch.inference_mode():
-        for i in range(0, len(squares_u8), batch):
-            x = batch_tensor(squares_u8[i : i + batch].astype(np.float32) / 255.0).to(device)
-            out.append(torch.softmax(model(x).float(), 1).cpu().numpy())
+        for i in range(0, len(squares), batch):
+            x = batch_tensor(squares[i : i + batch].astype(np.float32) / scale).to(device)
+            out.append(forward_probs(model, x, tta).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, NUM_CLASSES), np.float32)
 
 
-# --------------------------------------------------------------------------- training
-
-
-def make_optimizer(model, r: Recipe):
-    import torch
-
-    p = model.parameters()
-    if r.optimizer == "adam":
-        return torch.optim.Adam(p, lr=r.lr, weight_decay=r.weight_decay)
-    if r.optimizer == "sgd":
-        return torch.optim.SGD(p, lr=r.lr, momentum=r.momentum, weight_decay=r.weight_decay)
-    return torch.optim.RMSprop(p, lr=r.lr, momentum=r.momentum, weight_decay=r.weight_decay)
-
-
-def train(
-    r: Recipe,
-    train_x: np.ndarray,
-    train_y: np.ndarray,
-    val_x: np.ndarray,
-    val_y: np.ndarray,
-    device,
-    metrics_path: str | Path | None = None,
-    progress: bool = True,
-    init_state: dict | None = None,
-):
-    """Train with early stopping on validation accuracy; returns (best model, history list)."""
-    import copy
-
-    import torch
-    import torch.nn.functional as F
-
-    torch.manual_seed(r.seed)
-    gen = torch.Generator().manual_seed(r.seed)
-    model = build_model(r.arch).to(device)
-    if init_state is not None:
-        model.load_state_dict(init_state)
-    opt = make_optimizer(model, r)
-    dev_type = torch.device(device).type
-    amp_dtype = torch.float16 if dev_type == "cuda" else torch.bfloat16
-    scaler = torch.amp.GradScaler(dev_type, enabled=r.amp and dev_type == "cuda")
-    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=r.step_size, gamma=r.gamma)
-    n = len(train_x)
-    best, best_state, bad, history = -1.0, None, 0, []
-    t0 = time.time()
-    metrics_fh = open(metrics_path, "a") if metrics_path else None
-    try:
-        for epoch in range(1, r.epochs + 1):
-            model.train()
-            perm = torch.randperm(n, generator=gen)
-            steps = range(0, n - (n % r.batch if n > r.batch else 0), r.batch)
-            if progress:
-                from tqdm import tqdm
-
-                steps = tqdm(steps, desc=f"epoch {epoch}/{r.epochs}", leave=False, mininterval=10)
-            tot_loss, tot_ok, seen = 0.0, 0, 0
-            for i in steps:
-                if r.schedule == "time":
-                    frac = min((time.time() - t0) / 60 / r.max_minutes, 1.0)
-                    for g in opt.param_groups:
-                        g["lr"] = r.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * frac)))
-                    if frac >= 1.0:
-                        break
-                idx = perm[i : i + r.batch]
-                x = torch.as_tensor(train_x[idx.numpy()], dtype=torch.float32).unsqueeze(1) / 255.0
-                x = augment(x, r, gen)
-                x = ((x - MEAN) / STD).to(device)
-                y = torch.as_tensor(train_y[idx.numpy()], dtype=torch.long).to(device)
-                with torch.autocast(dev_type, dtype=amp_dtype, enabled=r.amp):
-                    logits = model(x)
-                    loss = F.cross_entropy(logits.float(), y)
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-                tot_loss += loss.item() * len(idx)
-                tot_ok += int((logits.argmax(1) == y).sum())
-                seen += len(idx)
-            if r.schedule == "step":
-                sched.step()
-            probs = predict_squares(model, val_x, device)
-            val_acc = float((probs.argmax(1) == val_y).mean()) if len(val_y) else 0.0
-            val_loss = (
-                float(-np.log(probs[np.arange(len(val_y)), val_y] + 1e-9).mean()) if len(val_y) else 0.0
-            )
-            rec = {
-                "epoch": epoch,
-                "lr": opt.param_groups[0]["lr"],
-                "train_loss": tot_loss / max(seen, 1),
-                "train_acc": tot_ok / max(seen, 1),
-                "val_loss": val_loss,
-                "val_acc": val_acc,
-                "minutes": (time.time() - t0) / 60,
-            }
-            history.append(rec)
-            log.info("epoch %d: %s", epoch, json.dumps({k: round(v, 4) for k, v in rec.items()}))
-            if metrics_fh:
-                metrics_fh.write(json.dumps(rec) + "\n")
-                metrics_fh.flush()
-            if val_acc > best:
-                best, bad = val_acc, 0
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                bad += 1
-                if bad >= r.patience:
-                    log.info("early stopping: no better validation accuracy for %d epochs", r.patience)
-                    break
-            minutes = (time.time() - t0) / 60
-            if r.schedule == "time" and minutes >= r.max_minutes:
-                log.info("stopping: the %.0f-minute budget is spent", r.max_minutes)
-                break
-            if r.schedule == "step" and r.max_minutes and minutes * (epoch + 1) / epoch > r.max_minutes:
-                log.info("stopping: another epoch would pass the %.0f-minute budget", r.max_minutes)
-                break
-    finally:
-        if metrics_fh:
-            metrics_fh.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return model, history
+# --------------------------------------------------------------------------- cards
 
 
 def recipe_dict(r: Recipe) -> dict:
     d = asdict(r)
-    d["scale"], d["blur_sigma"] = list(r.scale), list(r.blur_sigma)
+    for k in ("scale", "blur_sigma", "gamma_range", "lowres_scale"):
+        d[k] = list(getattr(r, k))
     return d
 
 
@@ -451,8 +589,9 @@ def base_card(r: Recipe) -> dict:
         "size": r.size,
         "in_channels": 1,
         "classes": list(CHROMOSOMES),
-        "preprocessing": "grey -> 255-grey (background 0), pad to square keeping aspect, bilinear resize, "
-        f"/255, (x-{MEAN})/{STD}",
+        "preprocess_version": PREPROCESS_VERSION,
+        "preprocessing": PREPROCESS_TEXT[PREPROCESS_VERSION] + f", then (x-{MEAN})/{STD}",
+        "tta": "none",
         "recipe": recipe_dict(r),
     }
 

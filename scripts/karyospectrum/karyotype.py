@@ -25,11 +25,16 @@ MIN_CROPS_FOR_LENGTH = 10
 
 
 def crop_length(grey: np.ndarray) -> float:
-    """Length in px of the chromosome in an (upright) crop: the long side of its ink's bounding box."""
-    grey = np.asarray(grey, np.float32)
+    """Length in px of the chromosome in an (upright) crop: the long side of its ink's bounding box.
+
+    The ink comes from the classifier's own normalisation, so either polarity and any bit depth work.
+    """
+    from .classifier import to_ink
+
+    grey = np.asarray(grey)
     if grey.size == 0:
         return 1.0
-    ys, xs = np.nonzero(grey < (255.0 + grey.min()) / 2)
+    ys, xs = np.nonzero(to_ink(grey) > 0.5)
     if len(ys) == 0:
         return 1.0
     return float(max(ys.max() - ys.min() + 1, xs.max() - xs.min() + 1))

@@ -11,6 +11,11 @@ rule train_classifier:
         heldout=[
             str(Path(d, "manifest.csv")) for d in config["train_classifier"]["heldout"]
         ],
+        init=(
+            [config["train_classifier"]["init"]]
+            if config["train_classifier"]["init"]
+            else []
+        ),
     output:
         weights="results/models/classifier.safetensors",
         card="results/models/classifier.json",
@@ -40,11 +45,18 @@ rule train_classifier:
         test_frac=config["train_classifier"]["test_frac"],
         seed=config["train_classifier"]["seed"],
         heldout=lambda wc, input: [a for h in input.heldout for a in ("--heldout", h)],
+        init=lambda wc, input: [a for w in input.init for a in ("--init", w)],
+        budget=(
+            ["--max-minutes", str(config["train_classifier"]["max_minutes"])]
+            if config["train_classifier"]["max_minutes"]
+            else []
+        ),
         extra=shlex.split(config["train_classifier"]["extra_args"]),
     shell:
         "python {params.script:q} --manifest {input.manifest:q} --group-column {params.group:q}"
         " --val-frac {params.val_frac:q} --test-frac {params.test_frac:q} --seed {params.seed:q}"
-        " --preset {params.preset:q} --arch {params.arch:q} {params.heldout:q} {params.extra:q}"
+        " --preset {params.preset:q} --arch {params.arch:q} {params.heldout:q} {params.init:q}"
+        " {params.budget:q} {params.extra:q} --resume"
         " --out {output.weights:q} --metrics {output.metrics:q} --confusion {output.confusion:q}"
         " --per-class {output.per_class:q} --threads {threads:q} --no-progress --log {log:q}"
 
