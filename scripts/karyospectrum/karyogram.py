@@ -7,7 +7,6 @@ crop-and-classify step, and it depends only on the style and which chromosomes a
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
@@ -203,10 +202,23 @@ def render_karyogram(
     return canvas, layout
 
 
+PNG_LEVEL = 1  # zlib level of the karyogram PNG: level 6 is 1.5x slower for a 15% smaller file
+
+
+def png_bytes(image: Image.Image, dpi: int = 300, level: int = PNG_LEVEL) -> bytes:
+    """The PNG encoding of an RGB image, with its print resolution and no timestamps (byte-stable)."""
+    import io
+
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="PNG", dpi=(dpi, dpi), optimize=False, compress_level=level)
+    return buf.getvalue()
+
+
 def write_png(image: Image.Image, path, dpi: int = 300) -> None:
     """PNG with its print resolution and no timestamps (byte-stable), written atomically."""
-    with atomic_path(path, suffix=".png") as tmp:
-        image.save(tmp, format="PNG", dpi=(dpi, dpi), optimize=False)
+    from .io import write_bytes
+
+    write_bytes(path, png_bytes(image, dpi))
 
 
 def save_figure(fig, path) -> None:
@@ -215,47 +227,149 @@ def save_figure(fig, path) -> None:
         fig.savefig(tmp, format="png", metadata={"Software": None})
 
 
-def write_pdf(image: Image.Image, layout: dict, path) -> None:
-    """The karyogram as a PDF: the chromosomes as one raster at its native resolution, the labels
-    and the title as vector (TrueType, selectable) text over it."""
-    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
-    logging.getLogger("fontTools").setLevel(logging.WARNING)  # its font subsetting chatter
+def _png_idat(png: bytes) -> tuple[int, int, bytes]:
+    """Width, height and the zlib stream of an 8-bit RGB non-interlaced PNG (a PDF image takes it as is)."""
+    import struct
+
+    pos, idat, w, h = 8, [], 0, 0
+    while pos < len(png):
+        (n,), kind = struct.unpack(">I", png[pos : pos + 4]), png[pos + 4 : pos + 8]
+        data = png[pos + 8 : pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", data)
+            if (depth, colour, interlace) != (8, 2, 0):
+                raise ValueError("the PDF embeds 8-bit RGB non-interlaced PNG data only")
+        elif kind == b"IDAT":
+            idat.append(data)
+        pos += 12 + n
+    return w, h, b"".join(idat)
+
+
+@lru_cache(maxsize=1)
+def _pdf_font() -> tuple[bytes, list[int], dict]:
+    """DejaVu Sans cut to printable ASCII (the labels and sample ids), its widths (1/1000 em) and metrics."""
+    import io
+
     import matplotlib
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    logging.getLogger("fontTools").setLevel(logging.ERROR)  # its subsetting chatter
+    path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    font = TTFont(str(path))
+    opts = subset.Options()
+    opts.name_IDs, opts.notdef_outline, opts.recalc_timestamp = ["*"], True, False
+    opts.drop_tables += ["FFTM"]
+    sub = subset.Subsetter(opts)
+    sub.populate(unicodes=range(32, 127))
+    sub.subset(font)
+    upem, cmap, hmtx = font["head"].unitsPerEm, font.getBestCmap(), font["hmtx"]
+    widths = [round(hmtx[cmap[c]][0] * 1000 / upem) if c in cmap else 0 for c in range(32, 127)]
+    head, hhea = font["head"], font["hhea"]
+    metrics = {
+        "bbox": [round(v * 1000 / upem) for v in (head.xMin, head.yMin, head.xMax, head.yMax)],
+        "ascent": round(hhea.ascent * 1000 / upem),
+        "descent": round(hhea.descent * 1000 / upem),
+    }
+    buf = io.BytesIO()
+    font.save(buf)
+    return buf.getvalue(), widths, metrics
+
+
+def _pdf_text(text: str) -> str:
+    safe = "".join(c if 32 <= ord(c) < 127 else "?" for c in text)
+    return "(" + safe.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
+
+
+def _rgb(color: str) -> str:
+    from PIL import ImageColor
+
+    return " ".join(f"{v / 255:.4f}" for v in ImageColor.getrgb(color)[:3])
+
+
+def write_pdf(image: Image.Image, layout: dict, path, png: bytes | None = None) -> None:
+    """The karyogram as a PDF: the chromosomes as one raster at its native resolution (the PNG's own
+    compressed data, not encoded again), the labels and the title as vector text over it (embedded
+    TrueType DejaVu Sans, selectable). No timestamps: the PDF is byte-stable."""
+    import zlib
 
     dpi = layout.get("dpi", 300)
-    w, h = layout["width"], layout["height"]
-    fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi)
-    fig.figimage(np.asarray(image.convert("RGB")), xo=0, yo=0, origin="upper")
-    bg = layout.get("style", {}).get("background", "#ffffff")
-    texts = list(layout.get("labels", []))
-    if layout.get("title"):
-        texts.append(layout["title"])
+    w, h, idat = _png_idat(png if png is not None else png_bytes(image, dpi))
+    k = 72.0 / dpi  # points per pixel
+    font, widths, m = _pdf_font()
+    bg = _rgb(layout.get("style", {}).get("background", "#ffffff"))
+    ops = [f"q {w * k:.3f} 0 0 {h * k:.3f} 0 0 cm /Im0 Do Q"]
+    texts = list(layout.get("labels", [])) + ([layout["title"]] if layout.get("title") else [])
     for t in texts:
-        # Cover the raster glyphs (drawn on plain background) with the vector text.
+        # Cover the raster glyphs (drawn on plain background) with the vector text, placed as PIL's
+        # "mt" anchor: centred on x, the ascender line at y.
         x0, y0, x1, y1 = t["bbox"]
-        cover = ((x0 - 1) / w, 1 - (y1 + 1) / h), (x1 - x0 + 2) / w, (y1 - y0 + 2) / h
-        fig.patches.append(Rectangle(*cover, transform=fig.transFigure, color=bg, lw=0))
-        fig.text(
-            t["x"] / w,
-            1 - t["y"] / h,
-            t["text"],
-            fontsize=t["size"] * 72 / dpi,
-            color=t["color"],
-            ha="center",
-            va="top",
-            family="DejaVu Sans",
+        ops.append(
+            f"{bg} rg {(x0 - 1) * k:.3f} {(h - y1 - 1) * k:.3f} {(x1 - x0 + 2) * k:.3f} "
+            f"{(y1 - y0 + 2) * k:.3f} re f"
         )
-    # No timestamps: the PDF is byte-stable.
-    with matplotlib.rc_context({"pdf.fonttype": 42}), atomic_path(path, suffix=".pdf") as tmp:
-        fig.savefig(tmp, format="pdf", dpi=dpi, metadata={"CreationDate": None, "ModDate": None})
+        size = t["size"]
+        text = "".join(c if 32 <= ord(c) < 127 else "?" for c in t["text"])
+        width = sum(widths[ord(c) - 32] for c in text) * size / 1000
+        base = t["y"] + m["ascent"] * size / 1000
+        ops.append(
+            f"BT /F1 {size * k:.3f} Tf {_rgb(t['color'])} rg {(t['x'] - width / 2) * k:.3f} "
+            f"{(h - base) * k:.3f} Td {_pdf_text(text)} Tj ET"
+        )
+    content = zlib.compress("\n".join(ops).encode(), 6)
+    name = b"/KSPECT+DejaVuSans"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w * k:.3f} {h * k:.3f}] /Contents 4 0 R "
+        "/Resources << /XObject << /Im0 5 0 R >> /Font << /F1 6 0 R >> >> >>".encode(),
+        (f"<< /Length {len(content)} /Filter /FlateDecode >>".encode(), content),
+        (
+            f"<< /Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceRGB "
+            f"/BitsPerComponent 8 /Filter /FlateDecode /DecodeParms << /Predictor 15 /Colors 3 "
+            f"/BitsPerComponent 8 /Columns {w} >> /Length {len(idat)} >>".encode(),
+            idat,
+        ),
+        b"<< /Type /Font /Subtype /TrueType /BaseFont "
+        + name
+        + b" /FirstChar 32 /LastChar 126 /Widths ["
+        + " ".join(map(str, widths)).encode()
+        + b"] /Encoding /WinAnsiEncoding /FontDescriptor 7 0 R >>",
+        b"<< /Type /FontDescriptor /FontName "
+        + name
+        + b" /Flags 32 /FontBBox ["
+        + " ".join(map(str, m["bbox"])).encode()
+        + f"] /ItalicAngle 0 /Ascent {m['ascent']} "
+        f"/Descent {m['descent']} /CapHeight {m['ascent']} /StemV 80 /FontFile2 8 0 R >>".encode(),
+        (
+            f"<< /Length {len(zfont := zlib.compress(font, 6))} /Length1 {len(font)} /Filter /FlateDecode >>".encode(),
+            zfont,
+        ),
+    ]
+    out = [b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"]
+    offsets = []
+    for i, obj in enumerate(objects, 1):
+        offsets.append(sum(map(len, out)))
+        if isinstance(obj, tuple):
+            out.append(b"%d 0 obj\n" % i + obj[0] + b"\nstream\n" + obj[1] + b"\nendstream\nendobj\n")
+        else:
+            out.append(b"%d 0 obj\n" % i + obj + b"\nendobj\n")
+    xref = sum(map(len, out))
+    out.append(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out += [b"%010d 00000 n \n" % off for off in offsets]
+    out.append(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    from .io import write_bytes
+
+    write_bytes(path, b"".join(out))
 
 
 def write_karyogram(image: Image.Image, layout: dict, png, pdf, json) -> None:
-    """Write the PNG, the PDF (vector labels) and the layout JSON, each atomically."""
-    write_png(image, png, layout.get("dpi", 300))
-    write_pdf(image, layout, pdf)
+    """Write the PNG, the PDF (vector labels; it embeds the PNG's data) and the layout JSON, each atomically."""
+    from .io import write_bytes
+
+    data = png_bytes(image, layout.get("dpi", 300))
+    write_bytes(png, data)
+    write_pdf(image, layout, pdf, png=data)
     write_json(json, layout)
 
 
@@ -326,9 +440,11 @@ def _order(chrom: str) -> int:
     return CHROMOSOMES.index(chrom) if chrom in CHROMOSOMES else len(CHROMOSOMES)
 
 
-def load_sample_tiles(tiles_dir, sample: str, sex: str | None = None, chromosomes=None):
-    """Open one sample's tiles -> {(chrom, copy): image}, checking every file is an image."""
-    manifest = read_manifest(tiles_dir)
+def load_sample_tiles(tiles_dir, sample: str, sex: str | None = None, chromosomes=None, manifest=None):
+    """Open one sample's tiles -> {(chrom, copy): image}, checking every file is an image.
+
+    ``manifest``: the directory's manifest already read (a batch reads it once for all its samples)."""
+    manifest = read_manifest(tiles_dir) if manifest is None else manifest
     rows = manifest.loc[manifest["sample"] == sample]
     if rows.empty:
         raise InputError(Path(tiles_dir) / "manifest.tsv", f"no tiles for sample {sample!r}")

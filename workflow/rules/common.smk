@@ -63,13 +63,52 @@ def genome_targets():
 KARYOGRAM_AUTOSOMES = [c for c in CHROMOSOMES if c not in ("X", "Y")]
 
 
-def sample_cohort(wildcards):
-    return samples.loc[wildcards.sample, "cohort"]
+# Batches: the per-sample steps (karyogram, classify) run one job per batch of samples. A batch is a run of
+# config batch.samples consecutive samples of one cohort, in sample-sheet order, so that an edit to one
+# sample's row redoes only its own batch (adding or removing a sample shifts only the batches after it).
+def _batches(size):
+    out = {}
+    for cohort in COHORTS:
+        members = list(samples.loc[samples["cohort"] == cohort, "sample"])
+        for start in range(0, len(members), size):
+            out[f"{cohort}.{start // size}"] = members[start : start + size]
+    return out
 
 
-def sample_sex(wildcards):
-    """The sample sheet's optional `sex` column; empty means: infer from the tiles present."""
-    return samples.loc[wildcards.sample, "sex"] if "sex" in samples.columns else ""
+BATCHES = _batches(config["batch"]["samples"])
+BATCH_COHORT = {b: b.rsplit(".", 1)[0] for b in BATCHES}
+
+
+def batch_rule(step, batch):
+    """The name of one batch's rule, e.g. karyogram_example_0 (rule names are identifiers)."""
+    return f"{step}_" + re.sub(r"\W", "_", batch)
+
+
+def batch_files(batch, pattern):
+    """Per-sample files of a batch, e.g. batch_files(b, "results/karyograms/{sample}.png")."""
+    return expand(pattern, sample=BATCHES[batch])
+
+
+def batch_sexes(batch):
+    """The sample sheet's optional `sex` per sample of a batch; "" means: infer from the tiles present."""
+    if "sex" not in samples.columns:
+        return [""] * len(BATCHES[batch])
+    return [samples.loc[s, "sex"] or "" for s in BATCHES[batch]]
+
+
+def batch_step_settings(step, rule_name):
+    """Give a batch rule its step's set-threads / set-resources (profiles name steps, e.g. `classify`, not
+    batch rules); resource expressions there see `input`, whose named lists hold one file per sample.
+    """
+    from snakemake.resources import Resource
+
+    batch_job_rule, settings = workflow.get_rule(rule_name), workflow.resource_settings
+    threads = settings.overwrite_threads.get(step)
+    if threads is not None:
+        batch_job_rule.resources["_cores"] = (
+            threads if isinstance(threads, Resource) else Resource("_cores", threads)
+        )
+    batch_job_rule.resources.update(settings.overwrite_resources.get(step, {}))
 
 
 def pedigree_cohorts():
@@ -89,9 +128,8 @@ def pedigree_cohorts():
 
 
 def karyogram_targets():
-    return expand("results/karyograms/{sample}.png", sample=samples["sample"]) + expand(
-        "results/contact_sheets/{cohort}.png", cohort=COHORTS
-    )
+    # The contact sheets need every sample's karyogram; listing those again would only slow the DAG.
+    return expand("results/contact_sheets/{cohort}.png", cohort=COHORTS)
 
 
 def report_targets():
@@ -130,8 +168,7 @@ def classify_input_flags(wildcards):
 def recognition_targets():
     targets = []
     if config["classifier"]["art"]:
-        targets += expand("results/classify/{sample}.tsv", sample=samples.index)
-        targets += ["results/classify/legibility.tsv"]
+        targets += ["results/classify/legibility.tsv"]  # it needs every sample's classify files
     targets += expand(
         "results/classify/inputs/{input}.{ext}",
         input=CLASSIFY_INPUTS,

@@ -1,43 +1,54 @@
 # Rules of the karyogram stage: tiles -> karyograms per sample, contact sheet per cohort, report plots.
 
 
-rule karyogram:
-    input:
-        tiles=lambda wc: f"results/tiles/{sample_cohort(wc)}",
-    output:
-        png=report(
-            "results/karyograms/{sample}.png",
-            caption="../report/karyogram_sample.rst",
-            category="Karyograms",
-            labels={"sample": "{sample}"},
-        ),
-        pdf="results/karyograms/{sample}.pdf",
-        layout="results/karyograms/{sample}.layout.json",
-    log:
-        "logs/karyogram/{sample}.log",
-    benchmark:
-        "benchmarks/karyogram/{sample}.tsv"
-    conda:
-        "../../envs/karyogram.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-    params:
-        script=script("karyogram"),
-        sex=sample_sex,
-        chromosomes=CHROMOSOMES,
-        band_strength=config["karyogram"]["band_strength"],
-        title=[] if config["karyogram"]["title"] else ["--no-title"],
-        outline=[] if config["karyogram"]["outline"] else ["--no-outline"],
-        fit=config["karyogram"]["fit"],
-        chrom1_height=config["karyogram"]["chrom1_height"],
-        chromatid_width=config["karyogram"]["chromatid_width"],
-        dpi=config["karyogram"]["dpi"],
-    shell:
-        "python {params.script:q} --tiles {input.tiles:q} --sample {wildcards.sample:q} --sex={params.sex:q}"
-        " --chromosomes {params.chromosomes:q} --band-strength {params.band_strength:q} {params.title:q}"
-        " {params.outline:q} --fit {params.fit:q} --chrom1-height {params.chrom1_height:q}"
-        " --chromatid-width {params.chromatid_width:q} --dpi {params.dpi:q} --png {output.png:q} --pdf {output.pdf:q} --layout {output.layout:q} --log {log:q}"
+# One job per batch of samples (config batch.samples; see BATCHES in common.smk): it opens the cohort's tile
+# manifest once and writes each sample's usual karyogram files. Resources grow with the batch; a profile's
+# set-threads / set-resources for `karyogram` apply to every batch rule.
+for _batch, _members in BATCHES.items():
+
+    rule:
+        name:
+            batch_rule("karyogram", _batch)
+        input:
+            tiles=f"results/tiles/{BATCH_COHORT[_batch]}",
+        output:
+            png=report(
+                batch_files(_batch, "results/karyograms/{sample}.png"),
+                caption="../report/karyogram_sample.rst",
+                category="Karyograms",
+            ),
+            layout=batch_files(_batch, "results/karyograms/{sample}.layout.json"),
+            pdf=batch_files(_batch, "results/karyograms/{sample}.pdf"),
+        log:
+            f"logs/karyogram/{_batch}.log",
+        benchmark:
+            f"benchmarks/karyogram/{_batch}.tsv"
+        conda:
+            "../../envs/karyogram.yaml"
+        threads: 1
+        resources:
+            mem_mb=600 + 2 * len(_members),
+            runtime=5 + len(_members) // 30,
+        params:
+            script=script("karyogram"),
+            samples=_members,
+            sex=batch_sexes(_batch),
+            chromosomes=CHROMOSOMES,
+            band_strength=config["karyogram"]["band_strength"],
+            title=[] if config["karyogram"]["title"] else ["--no-title"],
+            outline=[] if config["karyogram"]["outline"] else ["--no-outline"],
+            fit=config["karyogram"]["fit"],
+            chrom1_height=config["karyogram"]["chrom1_height"],
+            chromatid_width=config["karyogram"]["chromatid_width"],
+            dpi=config["karyogram"]["dpi"],
+        shell:
+            "python {params.script:q} --tiles {input.tiles:q} --sample {params.samples:q} --sex {params.sex:q}"
+            " --chromosomes {params.chromosomes:q} --band-strength {params.band_strength:q} {params.title:q}"
+            " {params.outline:q} --fit {params.fit:q} --chrom1-height {params.chrom1_height:q}"
+            " --chromatid-width {params.chromatid_width:q} --dpi {params.dpi:q} --png {output.png:q}"
+            " --pdf {output.pdf:q} --layout {output.layout:q} --log {log:q}"
+
+    batch_step_settings("karyogram", batch_rule("karyogram", _batch))
 
 
 rule contact_sheet:

@@ -1,32 +1,41 @@
 # Rules of the recognition stage: classify the art karyograms (legibility) and the image inputs in config.
 
 
-rule classify:
-    input:
-        png="results/karyograms/{sample}.png",
-        layout="results/karyograms/{sample}.layout.json",
-        checkpoint=CLASSIFIER,
-    output:
-        tsv="results/classify/{sample}.tsv",
-        summary="results/classify/{sample}.json",
-    log:
-        "logs/classify/{sample}.log",
-    benchmark:
-        "benchmarks/classify/{sample}.tsv"
-    wildcard_constraints:
-        sample="|".join(re.escape(s) for s in samples.index) or "NO_SAMPLES",
-    conda:
-        "../../envs/recognition.yaml"
-    threads: 2
-    resources:
-        gpu=1,
-        mem_mb=3000,
-    params:
-        script=script("classify"),
-        device=config["classifier"]["device"],
-    shell:
-        "python {params.script:q} --checkpoint {input.checkpoint:q} --layout {input.layout:q} --image {input.png:q}"
-        " --out {output.tsv:q} --summary {output.summary:q} --device {params.device:q} --threads {threads:q} --log {log:q}"
+# One job per batch of samples (config batch.samples): the classifier is loaded once and the device's
+# batches are filled with crops from every sample of the batch. A profile's set-threads / set-resources for
+# `classify` apply to every batch rule (expressions may use len(input.png), the batch's sample count).
+for _batch, _members in BATCHES.items() if config["classifier"]["art"] else []:
+
+    rule:
+        name:
+            batch_rule("classify", _batch)
+        input:
+            png=batch_files(_batch, "results/karyograms/{sample}.png"),
+            layout=batch_files(_batch, "results/karyograms/{sample}.layout.json"),
+            checkpoint=CLASSIFIER,
+        output:
+            summary=batch_files(_batch, "results/classify/{sample}.json"),
+            tsv=batch_files(_batch, "results/classify/{sample}.tsv"),
+        log:
+            f"logs/classify/{_batch}.log",
+        benchmark:
+            f"benchmarks/classify/{_batch}.tsv"
+        conda:
+            "../../envs/recognition.yaml"
+        threads: 2
+        resources:
+            gpu=1,
+            mem_mb=1500 + 2 * len(_members),
+            runtime=5 + len(_members) // 30,
+        params:
+            script=script("classify"),
+            device=config["classifier"]["device"],
+        shell:
+            "python {params.script:q} --checkpoint {input.checkpoint:q} --layout {input.layout:q}"
+            " --image {input.png:q} --out {output.tsv:q} --summary {output.summary:q}"
+            " --device {params.device:q} --threads {threads:q} --log {log:q}"
+
+    batch_step_settings("classify", batch_rule("classify", _batch))
 
 
 rule legibility:
