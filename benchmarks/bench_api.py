@@ -51,10 +51,14 @@ def main(argv=None):
     crop = png_bytes(render_chromosome("3", rng))
     spread, _ = render_spread(np.random.default_rng(3), size=(900, 900))
     grid, bars = bar_grid_png()
+    from PIL import Image
+
+    big = np.asarray(Image.fromarray(spread).resize((4_999, 4_999), Image.Resampling.BILINEAR))
     cases = [
         ("crop, raw body (curl's form content type)", "/classify", crop, FORM),
         ("crop, multipart", "/classify", *multipart(crop)),
         ("spread 900x900, 46 chromosomes", "/karyotype", png_bytes(spread), "image/png"),
+        ("the same spread at 4,999x4,999", "/karyotype", png_bytes(big), "image/png"),
         (f"thin 25,000x1,000 1-bit PNG ({len(thin_png()) // 1024} kB)", "/classify", thin_png(), "image/png"),
         ("strip 25,000,000x1", "/classify", strip_png(), "image/png"),
         (f"grid 4,999^2 of {bars} bars ({len(grid) // 1024} kB)", "/karyotype", grid, "image/png"),
@@ -66,7 +70,8 @@ def main(argv=None):
     rows = []
     server_args = ["--workers", str(args.workers), "--threads", str(args.threads)]
     with Server(*server_args, checkpoint=Path(args.checkpoint)) as s:
-        s.request("/classify", crop, "image/png")  # warm up
+        s.request("/classify", crop, "image/png")  # warm up (first forward passes, karyogram fonts)
+        s.request("/karyotype", png_bytes(spread), "image/png")
         idle = s.rss()
         for name, path, body, ctype in cases:
             t0 = time.perf_counter()
@@ -82,6 +87,23 @@ def main(argv=None):
                     "peak_growth_mb": round(peak - base),
                 }
             )
+        # four grids at once: large images decode and segment one at a time (ServeOptions.large_jobs)
+        base = s.rss()
+        reset_peak(s.pid)
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            statuses = list(pool.map(lambda b: s.request("/karyotype", b, "image/png")[0], [grid] * 4))
+        rows.append(
+            {
+                "request": "4 grids at once",
+                "route": "/karyotype",
+                "status": ", ".join(map(str, statuses)),
+                "seconds": round(time.perf_counter() - t0, 2),
+                "rss_before_mb": round(base),
+                "peak_rss_mb": round(rss_mb(s.pid, "VmHWM")),
+                "peak_growth_mb": round(rss_mb(s.pid, "VmHWM") - base),
+            }
+        )
         good = [png_bytes(render_chromosome(c, rng)) for c in ("1", "7", "12", "X", "21")]
         bad = [b"not an image", bomb_png(), png_bytes(np.full((90, 40), 255, np.uint8)), thin_png()]
         jobs = [bad[(i // 5) % 4] if i % 5 == 4 else good[i % 5] for i in range(args.requests)]

@@ -122,16 +122,15 @@ def create_app(classifier, max_upload: int | None = None, max_pixels: int | None
             raise InputError(name, f"upload too large (> {max_upload} bytes)")
         img = open_image(data, name=name, limits=limits, decode=False)
         del data
-        w, h = img.size
-        if w * h <= opts.large_pixels:
-            yield to_grey(decode_image(img))
-            return
-        with large_slots:
+        large = img.size[0] * img.size[1] > opts.large_pixels
+        with large_slots if large else contextlib.nullcontext():
             try:
-                yield to_grey(decode_image(img))
+                grey = to_grey(decode_image(img))
+                del img  # the decoded image (up to 4 bytes a pixel) is not kept while the grey is used
+                yield grey
             finally:
-                del img
-                release_memory()
+                if large:
+                    release_memory()
 
     @app.get("/health")
     def health():
