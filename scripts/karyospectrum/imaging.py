@@ -122,9 +122,7 @@ def open_image(
         w, h = img.size
         check_header(w, h, img.mode, name, limits)
     except Image.DecompressionBombError as err:
-        raise ImageRefused(
-            name, f"image too large (decompression bomb: {str(err).split('.')[0]})", 413
-        ) from None
+        raise ImageRefused(name, f"image too large ({_bomb_pixels(err)}; decompression bomb?)", 413) from None
     except UnidentifiedImageError:
         raise InputError(
             name, f"not an image (unrecognised format; expected one of {', '.join(FORMATS)})"
@@ -143,14 +141,19 @@ def decode_image(img):
     try:
         img.load()
     except Image.DecompressionBombError as err:
-        raise ImageRefused(
-            name, f"image too large (decompression bomb: {str(err).split('.')[0]})", 413
-        ) from None
+        raise ImageRefused(name, f"image too large ({_bomb_pixels(err)}; decompression bomb?)", 413) from None
     except MemoryError:
         raise ImageRefused(name, "image too large to decode in the memory left", 413) from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         raise InputError(name, f"not a decodable image ({_first_line(err)})") from None
     return img
+
+
+def _bomb_pixels(err: BaseException) -> str:
+    import re
+
+    m = re.search(r"\((\d+) pixels\)", str(err))
+    return f"{m.group(1)} pixels" if m else "too many pixels"
 
 
 def _first_line(err: BaseException) -> str:
