@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from karyospectrum.cli import run, setup_logging  # noqa: E402
-from karyospectrum.latents import write_af_table  # noqa: E402
+from karyospectrum.cli import run, setup_logging
+from karyospectrum.latents import write_af_table
 
 log = logging.getLogger("karyospectrum.af_table")
 

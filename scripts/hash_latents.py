@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from karyospectrum.cli import run, setup_logging  # noqa: E402
-from karyospectrum.genotypes import GenotypeFile  # noqa: E402
-from karyospectrum.keys import DEFAULT_KEY, KEY_ENV, read_key  # noqa: E402
-from karyospectrum.latents import CENTERINGS, LatentSettings, hash_genotypes  # noqa: E402
+from karyospectrum.cli import run, setup_logging
+from karyospectrum.genotypes import GenotypeFile
+from karyospectrum.keys import DEFAULT_KEY, KEY_ENV, read_key
+from karyospectrum.latents import CENTERINGS, LatentSettings, hash_genotypes
 
 log = logging.getLogger("karyospectrum.hash_latents")
 
@@ -35,7 +31,9 @@ def main(argv=None) -> int:
     ap.add_argument("--centering", choices=CENTERINGS, default=d.centering)
     ap.add_argument("--af-table", help="TSV variant_key, af (for --centering af_table)")
     ap.add_argument("--alpha", type=float, default=d.alpha, help="site weight (2p(1-p))^(alpha/2)")
-    ap.add_argument("--min-af", type=float, default=d.min_af, help="drop sites with minor allele frequency below this")
+    ap.add_argument(
+        "--min-af", type=float, default=d.min_af, help="drop sites with minor allele frequency below this"
+    )
     ap.add_argument("--log", help="log file")
     args = ap.parse_args(argv)
     setup_logging(args.log)
@@ -47,7 +45,13 @@ def main(argv=None) -> int:
     lat.save(args.out)
     log.info(
         "chromosome %s: %d samples x %d copies x dim %d from %d variants (key id %s, centering %s%s)",
-        lat.chrom, len(lat.samples), lat.latents.shape[1], lat.dim, lat.n_variants, lat.key_id, lat.centering,
+        lat.chrom,
+        len(lat.samples),
+        lat.latents.shape[1],
+        lat.dim,
+        lat.n_variants,
+        lat.key_id,
+        lat.centering,
         ", public default key" if key == DEFAULT_KEY else "",
     )
     if lat.n_variants == 0:

@@ -13,12 +13,9 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import fields
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from karyospectrum.api import ServeOptions  # noqa: E402
-from karyospectrum.cli import run, setup_logging  # noqa: E402
+from karyospectrum.api import ServeOptions
+from karyospectrum.cli import run, setup_logging
 
 HELP = {
     "workers": "waitress threads serving requests",

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from karyospectrum import AUTOSOMES  # noqa: E402
-from karyospectrum.cli import run, setup_logging  # noqa: E402
-from karyospectrum.io import write_text  # noqa: E402
-from karyospectrum.simulate import example_pedigree, kinship_truth, simulate_cohort, write_vcf  # noqa: E402
+from karyospectrum import AUTOSOMES
+from karyospectrum.cli import run, setup_logging
+from karyospectrum.io import write_text
+from karyospectrum.simulate import example_pedigree, kinship_truth, simulate_cohort, write_vcf
 
 log = logging.getLogger("karyospectrum.simulate_cohort")
 
@@ -40,7 +37,12 @@ def main(argv=None) -> int:
     people = example_pedigree()
     ids = [p.id for p in people]
     chroms = simulate_cohort(
-        people, AUTOSOMES + ["X"], scale=args.scale, seed=args.seed, mutation_rate=args.mutation_rate, missing_rate=0.001
+        people,
+        AUTOSOMES + ["X"],
+        scale=args.scale,
+        seed=args.seed,
+        mutation_rate=args.mutation_rate,
+        missing_rate=0.001,
     )
     write_vcf(out / "cohort.vcf.gz", ids, chroms)
     write_vcf(out / "single.vcf.gz", ids, chroms, phased=False, only_sample=ids.index(args.single))
@@ -59,7 +61,12 @@ def main(argv=None) -> int:
             args.sheet,
             "sample\tcohort\tvcf\n" + "".join(f"{i}\texample\t{out / 'cohort.vcf.gz'}\n" for i in ids),
         )
-    log.info("%d people, %d chromosomes, %d variant sites", len(ids), len(chroms), sum(len(c.positions) for c in chroms))
+    log.info(
+        "%d people, %d chromosomes, %d variant sites",
+        len(ids),
+        len(chroms),
+        sum(len(c.positions) for c in chroms),
+    )
     return 0
 
 
