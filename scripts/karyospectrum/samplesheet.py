@@ -20,6 +20,15 @@ SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "samples
 def read_sample_sheet(path: str | Path) -> pd.DataFrame:
     """The checked sheet, indexed by sample; `vcf_sample` filled with the sample id where empty."""
     path = Path(path)
+    df = _read_tsv(path)
+    _check_rows(df, path)
+    if "vcf_sample" not in df.columns:
+        df["vcf_sample"] = ""
+    df["vcf_sample"] = df["vcf_sample"].where(df["vcf_sample"] != "", df["sample"])
+    return df.set_index("sample", drop=False)
+
+
+def _read_tsv(path: Path) -> pd.DataFrame:
     if path.is_dir():
         raise InputError(path, "the sample sheet is a directory, not a TSV file")
     try:
@@ -30,12 +39,17 @@ def read_sample_sheet(path: str | Path) -> pd.DataFrame:
         raise InputError(path, f"cannot read the sample sheet ({str(err).splitlines()[0]})") from None
     missing = [c for c in ("sample", "cohort", "vcf") if c not in df.columns]
     if missing:
+        found = ", ".join(df.columns)
         raise InputError(
-            path,
-            f"the sample sheet has no {', '.join(map(repr, missing))} column (found: {', '.join(df.columns)})",
+            path, f"the sample sheet has no {', '.join(map(repr, missing))} column (found: {found})"
         )
     if df.empty:
         raise InputError(path, "the sample sheet lists no samples")
+    return df
+
+
+def _check_rows(df: pd.DataFrame, path: Path) -> None:
+    """Each row against samples.schema.yaml (safe names), unique ids, one VCF per cohort."""
     validator = Draft202012Validator(yaml.safe_load(SCHEMA.read_text()))
     for i, row in enumerate(df.to_dict("records"), start=2):
         error = next(iter(validator.iter_errors(row)), None)
@@ -48,10 +62,6 @@ def read_sample_sheet(path: str | Path) -> pd.DataFrame:
     for cohort, vcfs in df.groupby("cohort")["vcf"].unique().items():
         if len(vcfs) != 1:
             raise InputError(path, f"cohort {cohort!r} lists {len(vcfs)} VCFs; a cohort shares one VCF")
-    if "vcf_sample" not in df.columns:
-        df["vcf_sample"] = ""
-    df["vcf_sample"] = df["vcf_sample"].where(df["vcf_sample"] != "", df["sample"])
-    return df.set_index("sample", drop=False)
 
 
 def cohort_samples(
