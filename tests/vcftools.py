@@ -72,16 +72,22 @@ def write_sheet(path: Path, vcf: Path, vcf_samples: list[str], cohort: str = "c"
 
 
 def process(
-    vcf: Path, work: Path, chromosomes: list[str], vcf_samples: list[str] | None = None
+    vcf: Path,
+    work: Path,
+    chromosomes: list[str],
+    vcf_samples: list[str] | None = None,
+    only_present: bool = False,
 ) -> tuple[int, dict]:
     """prepare_vcf (when the file is not an indexed BGZF/BCF) then parse_vcf per chromosome.
 
-    Returns (exit status of the first step that failed or 0, {chromosome: genotype file}).
+    ``vcf_samples`` defaults to all of the VCF's samples; ``only_present`` parses only the configured
+    chromosomes the file has records on (the others give empty files, which other tests cover).
+    Returns (exit status of the first step that failed, or 0; {chromosome: genotype file}).
     """
     import sys
 
     from karyospectrum.errors import InputError
-    from karyospectrum.genotypes import check_input_vcf, in_place
+    from karyospectrum.genotypes import check_input_vcf, check_vcf, harmonize, in_place
 
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -95,33 +101,41 @@ def process(
         code = run_step("prepare_vcf", ["--vcf", vcf, "--out", read, "--chromosomes", *chromosomes])
         if code:
             return code, {}
-    if vcf_samples is None:
-        from karyospectrum.genotypes import check_vcf
+    parse = chromosomes
+    try:
+        fmt, header, idx = check_vcf(read)
+        if only_present:
+            import pysam
 
-        vcf_samples = check_vcf(read)[1].samples
-    sheet = write_sheet(work / "sheet.tsv", vcf, vcf_samples)
+            names = (
+                header.contigs if fmt == "bcf" else list(pysam.TabixFile(str(read), index=str(idx)).contigs)
+            )
+            present = {harmonize(c) for c in names}
+            parse = [c for c in chromosomes if harmonize(c) in present] or chromosomes[:1]
+    except InputError:  # let parse_vcf report it, in its one line
+        header = None
+    samples = vcf_samples if vcf_samples is not None else (header.samples if header else ["?"])
+    if any("," in s for s in samples):  # the sheet maps any name; --samples is faster (no sheet to read)
+        pick = ["--sheet", write_sheet(work / "sheet.tsv", vcf, samples), "--cohort", "c"]
+    else:
+        pick = ["--samples", ",".join(samples)]
     outs = {}
-    for chrom in chromosomes:
+    for chrom in parse:
         out = work / f"{chrom}.npz"
         argv = [
             "--vcf",
             read,
             "--source",
             vcf,
-            "--sheet",
-            sheet,
-            "--cohort",
-            "c",
+            *pick,
             "--chrom",
             chrom,
             "--out",
             out,
             "--chromosomes",
             *chromosomes,
-            "--log",
-            work / f"{chrom}.log",
         ]
-        code = run_step("parse_vcf", argv)
+        code = run_step("parse_vcf", [*argv, "--log", work / f"{chrom}.log"])
         if code:
             return code, outs
         outs[chrom] = out

@@ -28,7 +28,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import InputError
-from .io import atomic_path
+from .io import atomic_path, write_npz_member
 
 log = logging.getLogger("karyospectrum.genotypes")
 
@@ -228,6 +228,7 @@ def check_header(path: Path) -> VcfHeader:
     """Validate the text header and the first record's shape; return the sample names."""
     n = 0
     contigs: list[str] = []
+    declares_gt = False
     with gzip.open(path, "rt", **TEXT) as fh:
         try:
             for line in fh:
@@ -235,6 +236,7 @@ def check_header(path: Path) -> VcfHeader:
                 if n == 1 and not line.startswith("##fileformat=VCF"):
                     raise InputError(path, "line 1: missing VCF header (no ##fileformat=VCF line)")
                 if line.startswith("##"):
+                    declares_gt |= line.startswith("##FORMAT=<ID=GT,")
                     if line.startswith("##contig=<ID="):
                         contigs.append(line[13:].split(",", 1)[0].rstrip(">\n"))
                     continue
@@ -260,7 +262,9 @@ def check_header(path: Path) -> VcfHeader:
                 fields = first.rstrip("\n").split("\t")
                 if len(fields) != len(cols):
                     raise InputError(path, f"line {n + 1}: {len(fields)} columns, the header has {len(cols)}")
-                if "GT" not in fields[8].split(":"):
+                # FORMAT "." is a record without calls (skipped, like later records without GT); other keys
+                # without GT (somatic AD:DP:AF files) mean the file carries no genotypes
+                if "GT" not in fields[8].split(":") and not (declares_gt and fields[8] == "."):
                     raise InputError(
                         path, f"line {n + 1}: no GT field in FORMAT ({fields[8]!r}); genotypes are needed"
                     )
@@ -618,8 +622,8 @@ def read_chromosome(
         # indexed text VCF: pysam hands over the lines and numpy decodes the genotypes
         import pysam
 
-        with captured_stderr() as htslib:
-            tbx = pysam.TabixFile(str(path))
+        with captured_stderr() as htslib:  # latin-1: any byte decodes (GT is ASCII; INFO may be UTF-8)
+            tbx = pysam.TabixFile(str(path), index=str(idx), encoding="latin-1")
         contig = find_contig(chrom, list(tbx.contigs))
         column = {s: i for i, s in enumerate(header.samples)}
         order = np.array([column[s] for s in samples], dtype=np.intp)
@@ -708,8 +712,9 @@ def _read_batch(
             continue
         try:
             gt = v.genotype.array()
-        except Exception:  # noqa: BLE001 - cyvcf2 raises a bare Exception
-            raise InputError(path, f"record {state['rec_no']} on {chrom}: no readable GT") from None
+        except Exception:  # noqa: BLE001 - no GT on this record (cyvcf2 gives None or raises a bare Exception)
+            counts["skipped_no_gt"] += 1
+            continue
         i = len(meta)
         width = gt.shape[1]
         if width == 3:
@@ -852,6 +857,9 @@ def _read_text_batch(
         kept = _kept_alts(ref, alts, options, counts)
         if kept is None:
             continue
+        if f[8] != "GT" and "GT" not in f[8].split(":"):  # a record without calls (FORMAT "." or "PL")
+            counts["skipped_no_gt"] += 1
+            continue
         i = len(meta)
         if f[8] == "GT" and len(f[9]) == text.width:
             fixed_texts.append(f[9])
@@ -911,8 +919,7 @@ def summarize_calls(chunk: Chunk, counts: collections.Counter) -> np.ndarray:
 
 
 def _write_array(zf: zipfile.ZipFile, name: str, arr: np.ndarray) -> None:
-    with zf.open(name + ".npy", "w", force_zip64=True) as fh:
-        np.lib.format.write_array(fh, np.asanyarray(arr), allow_pickle=False)
+    write_npz_member(zf, name, arr, level=1)  # fixed timestamps: a rerun writes the same bytes
 
 
 def write_genotypes(out: str | Path, chrom: str, samples: list[str], chunks: Iterator[Chunk], counts) -> dict:

@@ -1,14 +1,20 @@
 """Atomic output: every file appears whole or not at all.
 
-Write to a temporary sibling, fsync, then ``os.replace`` it onto the final name.
+Write to a temporary sibling, fsync, then ``os.replace`` it onto the final name. A writer killed
+mid-write (kill -9, OOM, a cancelled cluster job) leaves its hidden temporary behind; the next writer
+of the same file sweeps it, so a rerun leaves no debris. Zip members get a fixed timestamp, so the
+same arrays give the same bytes on every run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
+import re
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Iterator
 
@@ -28,6 +34,7 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix if suffix is None else suffix
+    sweep_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{suffix}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -40,6 +47,24 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def sweep_temporaries(path: str | Path) -> list[Path]:
+    """Remove the temporaries a killed writer of ``path`` left (``.NAME.XXXXXXXX.tmp*``); return them.
+
+    Only this file's own temporaries match (mkstemp's 8 random characters, then ``.tmp``), never those
+    of another output, even one whose name starts with this one's.
+    """
+    path = Path(path)
+    stale = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
+    removed = []
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(path.parent):
+            if entry.name.startswith(f".{path.name}.") and stale.match(entry.name):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
 
 
 def write_text(path: str | Path, text: str) -> None:
@@ -56,11 +81,24 @@ def write_json(path: str | Path, obj, indent: int = 2) -> None:
     write_text(path, json.dumps(obj, indent=indent, sort_keys=False) + "\n")
 
 
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the zip format's first date: no wall-clock time in the bytes
+
+
+def write_npz_member(zf: zipfile.ZipFile, name: str, arr, level: int = 6) -> None:
+    """Add one array to an open .npz (a zip of .npy members) with a fixed timestamp."""
+    info = zipfile.ZipInfo(name + ".npy", date_time=ZIP_EPOCH)
+    info.external_attr = 0o644 << 16
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.asanyarray(arr), allow_pickle=False)
+    zf.writestr(info, buf.getbuffer(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=level)
+
+
 def save_npz(path: str | Path, **arrays) -> None:
-    """``np.savez_compressed`` made atomic."""
+    """``np.savez_compressed``, atomic and byte-stable (the same arrays give the same file)."""
     with atomic_path(path, suffix=".npz") as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
+            for name, arr in arrays.items():
+                write_npz_member(zf, name, arr)
 
 
 def save_png(path: str | Path, image) -> None:
