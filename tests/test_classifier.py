@@ -361,7 +361,8 @@ def test_classify_input_rule_runs_on_a_folder_a_manifest_and_a_spread(tmp_path):
     spread, _ = render_spread(np.random.default_rng(2), size=(500, 500), touching=0.0)
     Image.fromarray(spread).save(tmp_path / "spread.png")
     C.init_checkpoint(tmp_path / "clf.safetensors", size=32)
-    (tmp_path / "samples.tsv").write_text("sample\tcohort\tvcf\nS1\tc1\tnone.vcf.gz\n")
+    vcf = REPO / "resources" / "example" / "cohort.vcf.gz"  # the sheet's VCF is checked at parse time
+    (tmp_path / "samples.tsv").write_text(f"sample\tcohort\tvcf\nS1\tc1\t{vcf}\n")
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     cfg["samples"] = str(tmp_path / "samples.tsv")
     cfg["classifier"].update(
