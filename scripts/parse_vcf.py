@@ -12,15 +12,12 @@ from __future__ import annotations
 import argparse
 import collections
 import logging
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from karyospectrum.cli import run, setup_logging  # noqa: E402
-from karyospectrum.errors import InputError  # noqa: E402
-from karyospectrum.genotypes import ParseOptions, read_chromosome, write_genotypes  # noqa: E402
-from karyospectrum.samplesheet import cohort_samples, read_sample_sheet  # noqa: E402
+from karyospectrum.cli import run, setup_logging
+from karyospectrum.errors import InputError
+from karyospectrum.genotypes import ParseOptions, read_chromosome, write_genotypes
+from karyospectrum.samplesheet import cohort_samples, read_sample_sheet
 
 log = logging.getLogger("karyospectrum.parse_vcf")
 

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from karyospectrum import CHROMOSOMES  # noqa: E402
-from karyospectrum.cli import run, setup_logging  # noqa: E402
-from karyospectrum.genotypes import KIND_NAMES, PrepareOptions, prepare_vcf  # noqa: E402
+from karyospectrum import CHROMOSOMES
+from karyospectrum.cli import run, setup_logging
+from karyospectrum.genotypes import KIND_NAMES, PrepareOptions, prepare_vcf
 
 log = logging.getLogger("karyospectrum.prepare_vcf")
 

@@ -572,3 +572,77 @@ def test_mitochondria_and_unplaced_contigs_are_ignored_and_counted(tmp_path):
         assert counts["ignored_contigs"] == 4 and counts["ignored_contig_records"] == 8
         log = (tmp_path / kind / "work" / "1.log").read_text()
         assert "ignored 4 contig(s)" in log and "chrUn_gl000220" in log
+
+
+# --- the workflow: when the Snakefile plans jobs, and the prepare_vcf rule
+
+
+@pytest.fixture(scope="module")
+def workflow_copy(tmp_path_factory):
+    from test_workflow import workdir_copy
+
+    return workdir_copy(tmp_path_factory.mktemp("genome_wf"))
+
+
+def snakemake(work, *args):
+    from test_workflow import snakemake as run
+
+    return run(*args, cwd=work, check=False)
+
+
+def sheet_for(work, vcf, name="sheet.tsv", samples=("A", "B", "C")):
+    sheet = work / name
+    sheet.write_text("sample\tcohort\tvcf\n" + "".join(f"{s}\tc\t{vcf}\n" for s in samples))
+    return sheet
+
+
+def test_workflow_refuses_a_directory_and_foreign_contigs_when_planning(workflow_copy, tmp_path):
+    """Issue 14: one line before any job, not a traceback and not a failure at the karyogram step."""
+    folder = tmp_path / "vcf_folder"
+    folder.mkdir()
+    header = "".join(ln + "\n" for ln in HEADER.splitlines() if not ln.startswith("##contig"))
+    header += "##contig=<ID=chrUn_gl000220>\n##contig=<ID=chrM>\n"
+    recs = [record("chrUn_gl000220", 100, "A", "G", ["0|1", "1|1", "0|0"])]
+    foreign = write_bgzf(tmp_path / "foreign.vcf.gz", vcf_text(SAMPLES, recs, header))
+    for vcf, expect in ((folder, "is a directory, not a VCF/BCF file"), (foreign, "none of its contigs")):
+        proc = snakemake(
+            workflow_copy, "-n", "--cores", "1", "--config", f"samples={sheet_for(tmp_path, vcf)}"
+        )
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0
+        assert f"{vcf}: {expect}" in out, out[-2000:]
+        assert "Traceback" not in out and "IsADirectoryError" not in out
+        assert "parse_vcf" not in proc.stdout  # no job was planned
+
+
+def test_workflow_prepares_a_plain_vcf_once_and_never_writes_beside_it(workflow_copy, tmp_path):
+    data = tmp_path / "read_only"
+    vcf = write_as(data / "cohort.vcf.gz", vcf_text(SAMPLES, good_records()), "plain")
+    listing = sorted(os.listdir(data))
+    sheet = sheet_for(tmp_path, vcf)
+    targets = ["results/genotypes/c/1.npz", "results/genotypes/c/X.npz"]
+    config = ["--config", f"samples={sheet}", 'chromosomes=["1","X"]']
+    dry = snakemake(workflow_copy, *targets, "-n", "--cores", "1", *config)
+    assert dry.returncode == 0 and "prepare_vcf" in dry.stdout, dry.stdout + dry.stderr
+    os.chmod(data, 0o555)
+    try:
+        proc = snakemake(workflow_copy, *targets, "--cores", "1", *config)
+    finally:
+        os.chmod(data, 0o755)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert sorted(os.listdir(data)) == listing
+    prepared = workflow_copy / "results/vcf/c.vcf.gz"
+    assert in_place(prepared) and (workflow_copy / "results/vcf/c.vcf.gz.tbi").exists()
+    keys, dosage = keys_and_dosage(workflow_copy / "results/genotypes/c/1.npz")
+    assert keys == ["1:100:A:G", "1:200:C:T", "1:600:T:C"] and dosage == [[1, 2, 0], [1, -1, 1], [1, 0, 2]]
+    # an indexed BGZF is read in place: no prepare job, no copy
+    example = workflow_copy / "resources/example/cohort.vcf.gz"
+    dry = snakemake(
+        workflow_copy,
+        "-n",
+        "--cores",
+        "1",
+        "--config",
+        f"samples={sheet_for(tmp_path, example, 'ex.tsv', ['FAM1_father'])}",
+    )
+    assert dry.returncode == 0 and "prepare_vcf" not in dry.stdout, dry.stdout
