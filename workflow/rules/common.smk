@@ -1,49 +1,100 @@
 # The sample sheet, config validation and input functions; no rules here.
 import re
+import sys
 from pathlib import Path
 
 import pandas as pd
+import yaml
+from jsonschema import Draft202012Validator
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-validate(config, schema="../schemas/config.schema.yaml", set_default=True)
+SCRIPTS = str(Path(workflow.basedir).parent / "scripts")
+sys.path.insert(0, SCRIPTS)
+from karyospectrum.errors import InputError
+from karyospectrum.keys import key_id, read_key
+from karyospectrum.samplesheet import read_sample_sheet
 
-samples = pd.read_csv(config["samples"], sep="\t", dtype=str, comment="#").fillna("")
-validate(samples, schema="../schemas/samples.schema.yaml", set_default=True)
-if "vcf_sample" not in samples.columns:
-    samples["vcf_sample"] = ""
-samples["vcf_sample"] = samples["vcf_sample"].where(
-    samples["vcf_sample"] != "", samples["sample"]
-)
-if samples["sample"].duplicated().any():
-    raise ValueError(
-        f"{config['samples']}: duplicate sample ids: "
-        + ", ".join(sorted(samples.loc[samples["sample"].duplicated(), "sample"]))
+
+def _config_error():
+    """The first schema error of the config as one line (snakemake's own message dumps the schema)."""
+    schema = yaml.safe_load(
+        Path(workflow.basedir, "schemas/config.schema.yaml").read_text()
     )
-samples = samples.set_index("sample", drop=False)
+    error = next(iter(Draft202012Validator(schema).iter_errors(config)))
+    where = ".".join(str(p) for p in error.path) or "top level"
+    if error.validator == "additionalProperties":
+        known = ", ".join(error.schema.get("properties", {}))
+        return f"config: {where}: {error.message.split(' (')[-1].rstrip(')')}; known keys: {known}"
+    return f"config: {where}: {error.message.splitlines()[0]}"
 
-# Samples sharing a VCF form a cohort: jobs run per cohort x chromosome, never per sample x chromosome.
+
+try:
+    validate(config, schema="../schemas/config.schema.yaml")
+except WorkflowError:
+    raise WorkflowError(_config_error()) from None
+
+try:
+    samples = read_sample_sheet(config["samples"])
+    # the key is read here only to fingerprint it (params); hash_latents reads it itself, never from argv
+    LATENT_KEY_ID = key_id(read_key(config["latent"]["key_file"] or None))
+except InputError as err:
+    raise WorkflowError(str(err)) from None
 _cohort_vcfs = samples.groupby("cohort")["vcf"].unique()
-for _cohort, _vcfs in _cohort_vcfs.items():
-    if len(_vcfs) != 1:
-        raise ValueError(
-            f"{config['samples']}: cohort {_cohort!r} lists {len(_vcfs)} VCFs; a cohort shares one VCF"
-        )
 COHORTS = sorted(_cohort_vcfs.index)
 CHROMOSOMES = [str(c).removeprefix("chr") for c in config["chromosomes"]]
 
 
 wildcard_constraints:
-    cohort="|".join(map(str, COHORTS)) or "NONE",
-    chrom="|".join(CHROMOSOMES),
+    cohort="|".join(map(re.escape, COHORTS)) or "NONE",
+    chrom="|".join(map(re.escape, CHROMOSOMES)),
     sample="[^/]+",
 
 
-def cohort_vcf(wildcards):
+# --- VCF inputs: each cohort's file is checked once here (magic bytes, header contigs, index presence).
+# An indexed BGZF VCF or BCF is read where it is; any other (plain text, gzip, no index) is made an
+# indexed BGZF under results/vcf/ by rule prepare_vcf, once. The user's folder is never written to.
+from karyospectrum.genotypes import in_place, index_path
+
+try:
+    _VCF_IN_PLACE = {c: in_place(v[0], CHROMOSOMES) for c, v in _cohort_vcfs.items()}
+except InputError as err:
+    raise WorkflowError(f"{err} (sample sheet {config['samples']})") from None
+
+
+def cohort_source_vcf(wildcards):
+    """The cohort's VCF as the sample sheet names it."""
     return _cohort_vcfs[wildcards.cohort][0]
+
+
+def cohort_vcf(wildcards):
+    """The indexed BGZF/BCF that parse_vcf reads: the user's own file, or prepare_vcf's copy."""
+    if _VCF_IN_PLACE[wildcards.cohort]:
+        return cohort_source_vcf(wildcards)
+    return f"results/vcf/{wildcards.cohort}.vcf.gz"
+
+
+def cohort_vcf_index(wildcards):
+    if _VCF_IN_PLACE[wildcards.cohort]:
+        return str(index_path(Path(cohort_source_vcf(wildcards))))
+    return f"results/vcf/{wildcards.cohort}.vcf.gz.tbi"
+
+
+def genotype_targets():
+    """Prepared VCFs and genotype files: targets too, so that one a killed job removed is made again."""
+    prepared = [c for c in COHORTS if not _VCF_IN_PLACE[c]]
+    return expand("results/vcf/{cohort}.vcf.gz", cohort=prepared) + expand(
+        "results/genotypes/{cohort}/{chrom}.npz", cohort=COHORTS, chrom=CHROMOSOMES
+    )
 
 
 def cohort_samples(cohort):
     return list(samples.loc[samples["cohort"] == cohort, "sample"])
+
+
+def latent_key_file():
+    """The key file hash_latents reads the secret key from (an input, so a new key file reruns it)."""
+    return config["latent"]["key_file"] or []
 
 
 def latent_af_table():
@@ -90,10 +141,11 @@ def batch_files(batch, pattern):
 
 
 def batch_sexes(batch):
-    """The sample sheet's optional `sex` per sample of a batch; "" means: infer from the tiles present."""
+    """The sample sheet's optional `sex` per sample of a batch; "auto" (an empty cell): infer from the tiles
+    present. (A word, not "": the shell's :q drops empty items of a list.)"""
     if "sex" not in samples.columns:
-        return [""] * len(BATCHES[batch])
-    return [samples.loc[s, "sex"] or "" for s in BATCHES[batch]]
+        return ["auto"] * len(BATCHES[batch])
+    return [samples.loc[s, "sex"] or "auto" for s in BATCHES[batch]]
 
 
 def batch_step_settings(step, rule_name):
@@ -179,10 +231,12 @@ def recognition_targets():
 
 def all_targets():
     # Karyograms, contact sheets, the report plots and the art's legibility; they pull in every stage.
-    return karyogram_targets() + report_targets() + recognition_targets()
-
-
-SCRIPTS = str(Path(workflow.basedir).parent / "scripts")
+    # The intermediates are targets too: Snakemake deletes a job's outputs when the job starts, and after
+    # a kill it would not remake a missing intermediate whose downstream files still exist.
+    intermediates = genotype_targets() + genome_targets() + art_targets()
+    return (
+        intermediates + karyogram_targets() + report_targets() + recognition_targets()
+    )
 
 
 def script(name):
