@@ -7,7 +7,11 @@ single-threaded and on the same file, side by side:
 and reports the peak RSS of our two steps. Last, `snakemake -n` on a 2504-sample sheet (one VCF,
 22 chromosomes): wall time and job count.
 
-    python benchmarks/bench_genome.py [--quick] [--workdir DIR]
+--plain: the cost of a plain-text (uncompressed, unindexed) VCF of 2504 samples. prepare_vcf makes it
+an indexed BGZF once (one pass over the text, then tabix over the copy); that time is set beside
+parse_vcf's on the copy and beside `bgzip -c | tabix` (what a user would otherwise run by hand).
+
+    python benchmarks/bench_genome.py [--quick] [--plain] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -104,15 +108,48 @@ def bench_dag(vcf: Path, work: Path, n_samples: int) -> tuple[float, int]:
     return wall, int(total.group(1)) if total else -1
 
 
+def bench_plain(vcf_gz: Path, work: Path) -> None:
+    """prepare_vcf on a plain-text VCF vs parse_vcf on its copy, and vs bgzip + tabix by hand."""
+    import gzip
+    import shutil as sh
+
+    plain = work / (vcf_gz.name.removesuffix(".gz"))
+    if not plain.exists():
+        with gzip.open(vcf_gz, "rb") as src, open(plain, "wb") as dst:
+            sh.copyfileobj(src, dst, 1 << 20)
+    mb = plain.stat().st_size / 1e6
+    py = sys.executable
+    out = work / "prepared.vcf.gz"
+    t_prep, rss_prep = timed([py, str(REPO / "scripts/prepare_vcf.py"), "--vcf", str(plain), "--out", str(out)])
+    t_parse, _ = timed([py, str(REPO / "scripts/parse_vcf.py"), "--vcf", str(out), "--chrom", "1",
+                        "--samples", _samples(vcf_gz), "--out", str(work / "plain.geno.npz")])
+    by_hand = None
+    if shutil.which("bgzip") and shutil.which("tabix"):
+        gz = work / "by_hand.vcf.gz"
+        by_hand, _ = timed(f"bgzip -c {plain} > {gz} && tabix -f -p vcf {gz}", shell=True)
+    print(f"plain-text VCF, {mb:.0f} MB ({vcf_gz.name.removesuffix('.vcf.gz')}):")
+    print(f"  prepare_vcf (text -> indexed BGZF, once): {t_prep:7.2f} s  ({mb / t_prep:.0f} MB/s, peak RSS {rss_prep:.0f} MB,"
+          f" copy {out.stat().st_size / 1e6:.0f} MB)")
+    print(f"  parse_vcf on the copy (one chromosome):   {t_parse:7.2f} s  -> prepare adds {100 * t_prep / t_parse:.0f}%")
+    if by_hand is not None:
+        print(f"  bgzip -c | tabix by hand (for scale):     {by_hand:7.2f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small files (a smoke run)")
     ap.add_argument("--workdir", help="keep simulated VCFs here between runs")
+    ap.add_argument("--plain", action="store_true", help="only the plain-text VCF case (2504 samples)")
+    ap.add_argument("--variants", type=int, default=50_000, help="variants of the 2504-sample file")
     args = ap.parse_args()
     if not shutil.which("bcftools"):
         raise SystemExit("bcftools is needed (Debian: apt-get install bcftools)")
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench_genome_"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.plain:
+        n_v = args.variants if not args.quick else 2_000
+        bench_plain(make_vcf(work / f"sim_2504x{n_v}.vcf.gz", 2504, n_v, seed=11), work)
+        return
     sizes = [(2504, 50_000), (100, 200_000)] if not args.quick else [(200, 5_000), (20, 20_000)]
     rows = []
     for i, (n_s, n_v) in enumerate(sizes):
