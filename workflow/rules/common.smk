@@ -220,7 +220,8 @@ def classify_input_flags(wildcards):
 def recognition_targets():
     targets = []
     if config["classifier"]["art"]:
-        targets += ["results/classify/legibility.tsv"]  # it needs every sample's classify files
+        # the legibility table needs every sample's classify files
+        targets += ["results/classify/legibility.tsv"]
     targets += expand(
         "results/classify/inputs/{input}.{ext}",
         input=CLASSIFY_INPUTS,
@@ -234,6 +235,9 @@ def all_targets():
     # The intermediates are targets too: Snakemake deletes a job's outputs when the job starts, and after
     # a kill it would not remake a missing intermediate whose downstream files still exist.
     intermediates = genotype_targets() + genome_targets() + art_targets()
+    # (and each sample's classify files, which feed only the legibility table)
+    if config["classifier"]["art"]:
+        intermediates += expand("results/classify/{sample}.tsv", sample=samples.index)
     return (
         intermediates + karyogram_targets() + report_targets() + recognition_targets()
     )
