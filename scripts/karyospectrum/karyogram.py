@@ -256,7 +256,7 @@ def _pdf_font() -> tuple[bytes, list[int], dict]:
 
     logging.getLogger("fontTools").setLevel(logging.ERROR)  # its subsetting chatter
     path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
-    font = TTFont(str(path))
+    font = TTFont(str(path), recalcTimestamp=False)  # else save() stamps head.modified: PDFs differ per run
     opts = subset.Options()
     opts.name_IDs, opts.notdef_outline, opts.recalc_timestamp = ["*"], True, False
     opts.drop_tables += ["FFTM"]
