@@ -403,6 +403,14 @@ def read_manifest(tiles_dir) -> pd.DataFrame:
     return manifest
 
 
+def write_manifest(tiles_dir, rows) -> None:
+    """Write a tiles directory's ``manifest.tsv`` from ``(sample, chrom, copy, path)`` rows, atomically."""
+    from .io import write_text
+
+    lines = "".join(f"{s}\t{c}\t{k}\t{p}\n" for s, c, k, p in rows)
+    write_text(Path(tiles_dir) / "manifest.tsv", "\t".join(MANIFEST_COLUMNS) + "\n" + lines)
+
+
 def parse_sex(sex: str | None) -> tuple[int, int] | None:
     """Sample-sheet sex (XX, XY, X, female, male; empty = infer) -> (X copies, Y copies)."""
     sex = (sex or "").strip()

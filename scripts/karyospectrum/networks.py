@@ -286,3 +286,158 @@ def generator_from_checkpoint(weights, device="cpu") -> tuple[GeneratorBase, dic
         raise InputError(weights, f"model card does not describe a buildable generator ({err})") from err
     load_into(net, state, weights)
     return net.to(device).eval(), card
+
+
+# --- pix2pix ---
+# Isola et al. 2017, as junyanz/pytorch-CycleGAN-and-pix2pix builds it: a U-Net generator with skip
+# connections and dropout as its noise, and a 70x70 PatchGAN that judges (sketch, image) pairs.
+# Instance norm (norm="instance") equals the paper's batch-size-1 BatchNorm at test time, and makes a
+# painting independent of what else is in its batch. GANLoss above is the shared loss.
+
+PIX2PIX_NORMS = ("instance", "batch")
+
+
+def _pix2pix_norm(norm: str):
+    if norm == "instance":
+        return lambda ch: nn.InstanceNorm2d(ch, affine=False, track_running_stats=False)
+    if norm == "batch":
+        return nn.BatchNorm2d
+    raise ValueError(f"unknown pix2pix norm {norm!r} (one of {', '.join(PIX2PIX_NORMS)})")
+
+
+class UnetSkipConnectionBlock(nn.Module):
+    """x -> [x, up(submodule(down(x)))]: one level of the U-Net (the outermost one returns only up)."""
+
+    def __init__(
+        self, outer_nc, inner_nc, input_nc=None, submodule=None, outermost=False, innermost=False,
+        norm="instance", use_dropout=False, dropout=0.5,
+    ):  # fmt: skip
+        super().__init__()
+        self.outermost = outermost
+        norm_layer = _pix2pix_norm(norm)
+        use_bias = norm == "instance"  # BatchNorm has its own shift
+        input_nc = outer_nc if input_nc is None else input_nc
+        downconv = nn.Conv2d(input_nc, inner_nc, 4, 2, 1, bias=use_bias)
+        downrelu, uprelu = nn.LeakyReLU(0.2, True), nn.ReLU(True)
+        if outermost:
+            down = [downconv]
+            up = [uprelu, nn.ConvTranspose2d(inner_nc * 2, outer_nc, 4, 2, 1), nn.Tanh()]
+            layers = down + [submodule] + up
+        elif innermost:
+            down = [downrelu, downconv]
+            up = [
+                uprelu,
+                nn.ConvTranspose2d(inner_nc, outer_nc, 4, 2, 1, bias=use_bias),
+                norm_layer(outer_nc),
+            ]
+            layers = down + up
+        else:
+            down = [downrelu, downconv, norm_layer(inner_nc)]
+            up = [
+                uprelu,
+                nn.ConvTranspose2d(inner_nc * 2, outer_nc, 4, 2, 1, bias=use_bias),
+                norm_layer(outer_nc),
+            ]
+            layers = down + [submodule] + up + ([nn.Dropout(dropout)] if use_dropout else [])
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.model(x) if self.outermost else torch.cat([x, self.model(x)], 1)
+
+
+class UnetGenerator(nn.Module):
+    """The pix2pix U-Net: ``num_downs`` halvings (7 for 128 px, 8 for 256 px: ``unet_128``/``unet_256``).
+
+    Channels ngf, 2ngf, 4ngf, then 8ngf for every deeper level; dropout (p=0.5) in the up path of the
+    ``num_downs - 5`` inner 8ngf levels is the generator's only noise, as in the paper.
+    """
+
+    def __init__(self, input_nc=3, output_nc=3, num_downs=7, ngf=64, norm="instance", use_dropout=True):
+        super().__init__()
+        if num_downs < 5:
+            raise ValueError(f"the pix2pix U-Net needs num_downs >= 5, not {num_downs}")
+        self.input_nc, self.output_nc, self.num_downs = int(input_nc), int(output_nc), int(num_downs)
+        block = UnetSkipConnectionBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
+        for _ in range(num_downs - 5):
+            block = UnetSkipConnectionBlock(
+                ngf * 8, ngf * 8, submodule=block, norm=norm, use_dropout=use_dropout
+            )
+        block = UnetSkipConnectionBlock(ngf * 4, ngf * 8, submodule=block, norm=norm)
+        block = UnetSkipConnectionBlock(ngf * 2, ngf * 4, submodule=block, norm=norm)
+        block = UnetSkipConnectionBlock(ngf, ngf * 2, submodule=block, norm=norm)
+        self.model = UnetSkipConnectionBlock(
+            output_nc, ngf, input_nc=input_nc, submodule=block, outermost=True, norm=norm
+        )
+
+    @property
+    def multiple(self) -> int:
+        """Image sides must be multiples of this (2 ** num_downs)."""
+        return 2**self.num_downs
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class NLayerDiscriminator(nn.Module):
+    """PatchGAN: ``n_layers=3`` gives the 70x70 receptive field; one logit per overlapping patch."""
+
+    def __init__(self, input_nc=6, ndf=64, n_layers=3, norm="instance"):
+        super().__init__()
+        norm_layer = _pix2pix_norm(norm)
+        use_bias = norm == "instance"
+        layers = [nn.Conv2d(input_nc, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        mult = 1
+        for n in range(1, n_layers):
+            prev, mult = mult, min(2**n, 8)
+            layers += [
+                nn.Conv2d(ndf * prev, ndf * mult, 4, 2, 1, bias=use_bias),
+                norm_layer(ndf * mult),
+                nn.LeakyReLU(0.2, True),
+            ]
+        prev, mult = mult, min(2**n_layers, 8)
+        layers += [
+            nn.Conv2d(ndf * prev, ndf * mult, 4, 1, 1, bias=use_bias),
+            norm_layer(ndf * mult),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * mult, 1, 4, 1, 1),
+        ]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+def patch_receptive_field(n_layers: int = 3) -> int:
+    """Receptive field in pixels of one PatchGAN output (70 for n_layers=3)."""
+    rf = 1
+    for stride in [1, 1] + [2] * n_layers:  # the two stride-1 convs, then the stride-2 ones (walking back)
+        rf = (rf - 1) * stride + 4
+    return rf
+
+
+def define_pix2pix_G(
+    resolution=128, ngf=64, norm="instance", use_dropout=True, input_nc=3, **_
+) -> UnetGenerator:
+    """``unet_<resolution>``: the U-Net whose bottleneck is 1x1 at ``resolution`` (a power of two >= 32)."""
+    res = int(resolution)
+    if res < 32 or res & (res - 1):
+        raise ValueError(f"pix2pix resolution must be a power of two >= 32, not {res}")
+    return UnetGenerator(input_nc, 3, res.bit_length() - 1, ngf, norm, use_dropout)
+
+
+def define_pix2pix_D(ndf=64, n_layers=3, norm="instance", input_nc=3, **_) -> NLayerDiscriminator:
+    """The conditional PatchGAN: it sees the sketch and the image stacked (input_nc + 3 channels)."""
+    return NLayerDiscriminator(input_nc + 3, ndf, n_layers, norm)
+
+
+def pix2pix_from_checkpoint(weights, device="cpu") -> tuple[UnetGenerator, dict]:
+    """Load a pix2pix generator checkpoint (refusing a wrong kind, arch or a corrupt file)."""
+    from .checkpoints import load_checkpoint, load_into
+
+    state, card = load_checkpoint(weights, "pix2pix", arch="unet")
+    try:
+        net = define_pix2pix_G(**card["generator"])
+    except (KeyError, ValueError, TypeError) as err:
+        raise InputError(weights, f"model card does not describe a buildable pix2pix U-Net ({err})") from err
+    load_into(net, state, weights)
+    return net.to(device).eval(), card
