@@ -3,7 +3,7 @@
 
 Tiles come from a cohort's tiles directory (manifest.tsv + {sample}/{chrom}.{copy}.png). The sex
 chromosomes drawn are the tiles present, unless --sex (the sample sheet's column) says otherwise.
-A batch: --sample S1 S2 ... with one --sex (may be ''), --png, --pdf and --layout per sample, in order.
+A batch: --sample S1 S2 ... with one --sex (auto: infer), --png, --pdf and --layout per sample, in order.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--sex",
         nargs="*",
         default=None,
-        help="XX, XY, X, female or male per sample; '': infer from the tiles",
+        help="XX, XY, X, female or male per sample; auto or '': infer from the tiles present",
     )
     p.add_argument("--chromosomes", nargs="*", default=None, help="draw only these (default: every tile)")
     p.add_argument("--png", nargs="+", required=True, help="one per sample")
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     if not 0.0 <= args.band_strength <= 1.0:
         raise InputError(None, f"--band-strength must be in [0, 1], got {args.band_strength}")
     n = len(args.sample)
-    sexes = args.sex or [""] * n
+    sexes = ["" if s == "auto" else s for s in args.sex or [""] * n]
     if not (len(sexes) == len(args.png) == len(args.pdf) == len(args.layout) == n):
         raise InputError(None, f"{n} samples need as many --sex (or none), --png, --pdf and --layout")
     if args.title and n > 1:

@@ -33,6 +33,18 @@ LOCAL = [
     "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
     "--latency-wait", "5", "--jobs", "4",
 ]
+# ... and for the whole default target: one partition, a 2-CPU node with 8 GB (so at most 2 grouped
+# chromosomes per submission; generate fits in 2 GB for the example)
+LOCAL_ALL = [
+    *LOCAL,
+    "--set-resources",
+    "generate:slurm_partition=debug",
+    "generate:mem_mb=2000",
+    "classify:slurm_partition=debug",
+    "--group-components",
+    "genome=2",
+    "reports=2",
+]
 
 
 def test_profile_maps_gpu_rules_to_gpus(tmp_path):
@@ -50,6 +62,32 @@ def test_latents_through_real_slurm(tmp_path):
         assert (work / f"results/latents/example/{chrom}.npz").exists()
     # the jobs really went through SLURM
     assert re.search(r"SLURM run ID|SLURM jobid|submitted with SLURM", proc.stdout + proc.stderr, re.I), proc.stderr[-2000:]
+
+
+def test_batched_default_target_through_real_slurm(tmp_path):
+    """The default target (three chromosomes), its per-sample steps batched: 13 samples in batches of 7
+    make 2 karyogram + 2 classify submissions, and every sample gets its usual files."""
+    work = workdir_copy(tmp_path)
+    (work / "batch.yaml").write_text("batch:\n  samples: 7\nchromosomes: ['20', '21', 'X']\n")
+    config = ["--configfile", "config/config.yaml", "batch.yaml"]
+    dry = snakemake("-n", *LOCAL_ALL, *config, cwd=work)
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", dry.stdout, re.M))
+    assert [r for r in jobs if r.startswith("karyogram_")] == ["karyogram_example_0", "karyogram_example_1"]
+    assert sum(r.startswith("classify_") for r in jobs) == 2 and "karyogram" not in jobs
+    proc = snakemake(*LOCAL_ALL, *config, cwd=work)
+    ids = [line.split("\t")[0] for line in (work / "config/samples.tsv").read_text().splitlines()[1:]]
+    for sample in ids:
+        for f in (f"karyograms/{sample}.png", f"karyograms/{sample}.layout.json", f"classify/{sample}.json"):
+            assert (work / "results" / f).stat().st_size > 0, f
+    assert (work / "results/classify/legibility.tsv").read_text().count("\n") == len(ids) + 1
+    assert (work / "results/contact_sheets/example.png").exists()
+    out = proc.stdout + proc.stderr
+    submitted = re.findall(r"SLURM jobid (\d+)", out, re.I)
+    assert len(submitted) <= 24, f"{len(submitted)} submissions: the small jobs should be grouped"
+    # the classify batches asked SLURM for a GPU each
+    shown = subprocess.run(["scontrol", "show", "job", "-o"], capture_output=True, text=True).stdout
+    gpu_jobs = [line for line in shown.splitlines() if "gpu" in line.lower() and "classify" in line]
+    assert len(gpu_jobs) >= 2, shown[-3000:]
 
 
 def test_gpu_job_gets_its_own_device(tmp_path):

@@ -39,11 +39,13 @@ def snakemake(*args, cwd=REPO, check=True):
 
 
 def rule_blocks() -> dict[str, str]:
+    """Each rule's text, by name; a rule made in a loop (the batch rules) is named by its `name:` line."""
     blocks = {}
     for smk in sorted((REPO / "workflow/rules").glob("*.smk")):
         text = smk.read_text()
-        for m in re.finditer(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", text, re.S | re.M):
-            blocks[m.group(1)] = m.group(2)
+        for m in re.finditer(r"^ *rule ?(\w*):\n(.*?)(?=^ *rule |\Z)", text, re.S | re.M):
+            name = m.group(1) or re.search(r"name:\s*\n\s*(.+)", m.group(2)).group(1).strip()
+            blocks[name] = m.group(2)
     return blocks
 
 
@@ -171,6 +173,103 @@ def test_job_count_grows_with_chromosomes_not_samples(tmp_path):
         proc = snakemake("latents", "-n", "--cores", "1", "--config", f"samples={sheet}")
         counts.append(int(re.search(r"^total\s+(\d+)", proc.stdout + proc.stderr, re.M).group(1)))
     assert counts[0] == counts[1] == 2 * 24 + 1
+
+
+def batch_config(tmp_path: Path, size, **extra) -> list[str]:
+    """--configfile arguments: the repository's config with batch.samples (and other top-level keys) replaced."""
+    cfg = tmp_path / f"batch{size}.yaml"
+    cfg.write_text(yaml.safe_dump({"batch": {"samples": size}, **extra}))
+    return ["--configfile", str(REPO / "config/config.yaml"), str(cfg)]
+
+
+def job_counts(proc) -> dict[str, int]:
+    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, re.M)}
+
+
+def test_per_sample_steps_run_one_job_per_batch(tmp_path):
+    """Default target: 2 x chromosomes + 2 x ceil(samples / batch) + a constant, at 10 and 250 samples."""
+    vcf = REPO / "resources/example/cohort.vcf.gz"
+    totals = {}
+    for n in (10, 250):
+        sheet = tmp_path / f"sheet{n}.tsv"
+        sheet.write_text("sample\tcohort\tvcf\n" + "".join(f"S{i}\tbig\t{vcf}\n" for i in range(n)))
+        extra = {
+            "samples": str(sheet),
+            "karyogram": {
+                **yaml.safe_load((REPO / "config/config.yaml").read_text())["karyogram"],
+                "pedigree_truth": "",
+            },
+        }
+        proc = snakemake("-n", "--cores", "1", *batch_config(tmp_path, 100, **extra))
+        jobs = job_counts(proc)
+        batches = -(-n // 100)
+        assert sorted(r for r in jobs if r.startswith("karyogram_")) == [
+            f"karyogram_big_{k}" for k in range(batches)
+        ]
+        assert sum(r.startswith("classify_") for r in jobs) == batches
+        assert all(v == 1 for r, v in jobs.items() if r.startswith(("karyogram_", "classify_")))
+        assert jobs["parse_vcf"] == jobs["hash_latents"] == 24
+        totals[n] = jobs["total"] - 2 * 24 - 2 * batches
+    assert totals[10] == totals[250] < 10  # the constant: generate, contact sheet, reports, legibility, all
+
+
+@pytest.mark.parametrize("size", [0, -3])
+def test_batch_size_below_one_is_refused_in_one_line(tmp_path, size):
+    proc = snakemake("-n", "--cores", "1", *batch_config(tmp_path, size), check=False)
+    assert proc.returncode != 0
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if "batch.samples" in line]
+    assert lines and "minimum of 1" in lines[0], proc.stdout[-2000:]
+    assert "Traceback" not in proc.stderr
+
+
+def test_batches_are_stable_and_a_broken_sample_fails_only_its_batch(tmp_path):
+    """Six samples in batches of two, on ready-made tiles: editing one sample's row reruns its batch only;
+    a sample whose tiles are broken fails its batch with one line naming it, and no other batch's output changes."""
+    from test_karyogram import make_tiles_dir
+
+    work = tmp_path / "work"
+    (work / "config").mkdir(parents=True)
+    names = ["A", "B", "C", "D", "E", "F"]
+    make_tiles_dir(work / "results/tiles/c1", {s: "XX" if i % 2 else "XY" for i, s in enumerate(names)})
+    vcf = REPO / "resources/example/cohort.vcf.gz"
+    sheet = work / "config/samples.tsv"
+    sheet.write_text("sample\tcohort\tvcf\tsex\n" + "".join(f"{s}\tc1\t{vcf}\t\n" for s in names))
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    config["karyogram"]["pedigree_truth"] = ""
+    config["batch"]["samples"] = 2
+    (work / "config/config.yaml").write_text(yaml.safe_dump(config))
+    rules = ["karyogram_c1_0", "karyogram_c1_1", "karyogram_c1_2", "contact_sheet", "karyograms"]
+    args = [
+        "-s",
+        str(REPO / "workflow/Snakefile"),
+        "--directory",
+        str(work),
+        "--cores",
+        "2",
+        "--allowed-rules",
+        *rules,
+    ]
+    snakemake(*args, "--", "karyograms")
+    kg = work / "results/karyograms"
+    stamps = {s: (kg / f"{s}.png").stat().st_mtime_ns for s in names}
+    # D's row changes: only D's batch (C, D) and the contact sheet are redone
+    sheet.write_text(
+        sheet.read_text().replace("D\tc1\t" + str(vcf) + "\t\n", "D\tc1\t" + str(vcf) + "\tXX\n")
+    )
+    dry = job_counts(snakemake(*args, "-n", "--", "karyograms"))
+    assert {r for r in dry if r != "total"} == {"karyogram_c1_1", "contact_sheet", "karyograms"}, dry
+    # E's tiles are broken: its batch fails with one line naming E; A-D keep their karyograms untouched
+    (work / "results/tiles/c1/E/1.1.png").write_bytes(b"not a png")
+    (kg / "E.png").unlink()
+    proc = snakemake(*args, "--keep-going", "--", "karyograms", check=False)
+    assert proc.returncode != 0
+    log = (work / "logs/karyogram/c1.2.log").read_text()
+    errors = [line for line in log.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "sample E:" in errors[0], log[-2000:]
+    assert "Traceback" not in log
+    assert all((kg / f"{s}.png").stat().st_mtime_ns == stamps[s] for s in "AB")
+    assert all((kg / f"{s}.png").stat().st_mtime_ns > stamps[s] for s in "CD")  # D's batch: D's sex changed
+    assert not (kg / "E.png").exists() and not (kg / "F.png").exists()  # the failed batch leaves nothing
 
 
 def workdir_copy(tmp_path: Path) -> Path:

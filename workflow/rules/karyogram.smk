@@ -27,8 +27,8 @@ for _batch, _members in BATCHES.items():
             "../../envs/karyogram.yaml"
         threads: 1
         resources:
-            mem_mb=600 + 2 * len(_members),
-            runtime=5 + len(_members) // 30,
+            mem_mb=lambda wc, attempt, n=len(_members): (600 + 2 * n) * attempt,
+            runtime=lambda wc, attempt, n=len(_members): (5 + n // 30) * attempt,
         params:
             script=script("karyogram"),
             samples=_members,

@@ -25,8 +25,8 @@ for _batch, _members in BATCHES.items() if config["classifier"]["art"] else []:
         threads: 2
         resources:
             gpu=1,
-            mem_mb=1500 + 2 * len(_members),
-            runtime=5 + len(_members) // 30,
+            mem_mb=lambda wc, attempt, n=len(_members): (1500 + 2 * n) * attempt,
+            runtime=lambda wc, attempt, n=len(_members): (5 + n // 30) * attempt,
         params:
             script=script("classify"),
             device=config["classifier"]["device"],
