@@ -11,20 +11,10 @@ Only sample ids, relationships and these summaries are written: no genotype, pos
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
-from pathlib import Path
 
-import numpy as np
-import pandas as pd
-from karyospectrum import AUTOSOMES
-from karyospectrum.cli import InputError, log, run, setup_logging
+from karyospectrum.cli import log, run, setup_logging
 from karyospectrum.io import write_text
-from karyospectrum.karyogram import open_image, read_manifest, save_figure
-from karyospectrum.latents import Latents, kinship_sketch, load_latents
-from PIL import Image
-
-TRUTH_COLUMNS = ["sample_a", "sample_b", "relationship", "kinship"]
-THUMB = 16
+from karyospectrum.kinship import kinship_table, plot_kinship, read_truth
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,99 +28,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def read_truth(path) -> pd.DataFrame:
-    try:
-        truth = pd.read_csv(path, sep="\t", dtype={"sample_a": str, "sample_b": str, "relationship": str})
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise InputError(path, f"not a readable TSV ({str(err).splitlines()[0]})") from None
-    missing = [c for c in TRUTH_COLUMNS if c not in truth.columns]
-    if missing:
-        raise InputError(path, f"missing column(s) {', '.join(missing)}")
-    truth["kinship"] = pd.to_numeric(truth["kinship"], errors="coerce")
-    if truth["kinship"].isna().any():
-        raise InputError(path, "kinship must be a number on every line")
-    return truth
-
-
-def autosome_latents(paths) -> list[Latents]:
-    files = [lat for lat in map(load_latents, paths) if lat.chrom.removeprefix("chr") in AUTOSOMES]
-    if not files:
-        raise InputError(paths[0], "no autosome among the latents files")
-    return files
-
-
-def tile_latents(tiles_dir, latents: list[Latents]) -> list[Latents]:
-    """Each autosome's tiles as if they were latents: [samples, copies, 16x16x3 pixels], centred on the
-    cohort's mean tile, with the latents' samples, copies and variant counts, so that the tile
-    similarity goes through the very estimator of the latent cosine."""
-    manifest = read_manifest(tiles_dir)
-    out = []
-    for lat in latents:
-        rows = manifest.loc[manifest["chrom"] == lat.chrom.removeprefix("chr")]
-        copies = sorted(set(rows["copy"]))
-        pix = np.zeros((len(lat.samples), max(1, len(copies)), THUMB * THUMB * 3))
-        have = np.zeros(pix.shape[:2], dtype=bool)
-        index = {s: i for i, s in enumerate(lat.samples)}
-        for sample, copy, rel in zip(rows["sample"], rows["copy"], rows["path"]):
-            if sample in index:
-                i, k = index[sample], copies.index(copy)
-                tile = open_image(Path(tiles_dir) / rel).resize((THUMB, THUMB), Image.Resampling.BILINEAR)
-                pix[i, k] = np.asarray(tile, dtype=np.float64).ravel()
-                have[i, k] = True
-        if have.any():
-            pix[have] -= pix[have].mean(axis=0)
-        out.append(replace(lat, latents=pix, copy_present=have))
-    return out
-
-
-def plot(table: pd.DataFrame, path) -> None:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(9, 4), dpi=120)
-    axes = fig.subplots(1, 2, sharey=True)
-    kin_max = max(0.5, float(table["kinship"].max()) if len(table) else 0.5)
-    for ax, col, name in zip(
-        axes, ["latent_cosine", "tile_similarity"], ["latent cosine", "tile similarity"]
-    ):
-        for rel, rows in table.groupby("relationship", sort=True):
-            label = f"{rel} (n={len(rows)}, mean {rows[col].mean():.2f})"
-            ax.scatter(rows["kinship"], rows[col], label=label, s=22, alpha=0.8)
-        ax.plot([0, kin_max], [0, 2 * kin_max], color="grey", lw=0.8, ls="--", label="2 x kinship")
-        ok = table[["kinship", col]].dropna()
-        rho = ok["kinship"].corr(ok[col], method="spearman") if len(ok) > 2 else float("nan")
-        ax.set_title(f"{name} (Spearman rho {rho:.2f})", fontsize=10)
-        ax.set_xlabel("true kinship coefficient")
-        ax.axhline(0, color="black", lw=0.5)
-    axes[0].set_ylabel("similarity (mean over autosomes)")
-    for ax in axes:
-        ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    save_figure(fig, path)
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
     truth = read_truth(args.truth)
-    latents = autosome_latents(args.latents)
-    samples, lat_cos = kinship_sketch(latents)
-    _, tile_sim = kinship_sketch(tile_latents(args.tiles, latents))
-    index = {s: i for i, s in enumerate(samples)}
-    known = set(index)
-    keep = truth["sample_a"].isin(known) & truth["sample_b"].isin(known)
-    if not keep.any():
-        raise InputError(args.truth, "no pair of samples found in the cohort's latents")
-    table = truth.loc[keep, TRUTH_COLUMNS].reset_index(drop=True)
-    pairs = list(zip(table.sample_a, table.sample_b))
-    table["latent_cosine"] = [float(lat_cos[index[a], index[b]]) for a, b in pairs]
-    table["tile_similarity"] = [float(tile_sim[index[a], index[b]]) for a, b in pairs]
+    table, skipped = kinship_table(truth, args.latents, args.tiles, args.truth)
     write_text(args.tsv, table.to_csv(sep="\t", index=False, float_format="%.4f"))
-    plot(table, args.png)
+    plot_kinship(table, args.png)
     summary = table.groupby("relationship")[["kinship", "latent_cosine", "tile_similarity"]].mean()
     log.info(
         "kinship report: %d pairs (%d skipped: not in the cohort)\n%s",
         len(table),
-        int((~keep).sum()),
+        skipped,
         summary.round(3).to_string(),
     )
     return 0

@@ -32,18 +32,15 @@ LOCAL = [
     "--default-resources", "slurm_partition=debug", "mem_mb=400", "runtime=10", "cpus_per_task=1",
     "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
     "--latency-wait", "5", "--jobs", "4",
+    "--group-components", "genome=2", "reports=2",  # a 2-CPU node: at most 2 grouped jobs side by side
 ]
-# ... and for the whole default target: one partition, a 2-CPU node with 8 GB (so at most 2 grouped
-# chromosomes per submission; generate fits in 2 GB for the example)
+# ... and for the whole default target: one partition, a node with 8 GB (generate fits in 2 GB for the example)
 LOCAL_ALL = [
     *LOCAL,
     "--set-resources",
     "generate:slurm_partition=debug",
     "generate:mem_mb=2000",
     "classify:slurm_partition=debug",
-    "--group-components",
-    "genome=2",
-    "reports=2",
 ]
 
 
