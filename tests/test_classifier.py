@@ -149,6 +149,7 @@ def test_old_cards_keep_their_preprocessing(tmp_path):
     clf = C.Classifier.load(tmp_path / "c.safetensors", device="cpu")
     g = render_chromosome("3")
     assert clf.version == 1 and np.allclose(clf.squares([g])[0], C.preprocess(g, 32, version=1))
+    assert np.allclose(clf.squares([255 - g])[0], clf.squares([g])[0])  # polarity checked for old cards too
     card["tta"] = "spin"
     (tmp_path / "c.json").write_text(json.dumps(card))
     with pytest.raises(InputError, match="TTA"):

@@ -168,11 +168,13 @@ def build_model(arch: str = "resnet18", num_classes: int = NUM_CLASSES):
 # One function, ``preprocess``, turns any crop into the network's input; training, the CLI, the rules and
 # the API all call it. Version 2 (cards with ``"preprocess_version": 2``): detect polarity and bring the
 # crop to "ink" (object bright, background 0), stretch the contrast between robust percentiles, trim to
-# the object, pad to a square keeping the aspect ratio, resize. Version 1 (older cards): 1 - grey/255.
+# the object, pad to a square keeping the aspect ratio, resize. Version 1 (older cards): 1 - grey/255,
+# after the same polarity check.
 
 PREPROCESS_VERSION = 2
 PREPROCESS_TEXT = {
-    1: "grey -> 255-grey (background 0), pad to square keeping aspect, bilinear resize, /255",
+    1: "grey (light-on-dark inverted first) -> 255-grey (background 0), pad to square keeping aspect, "
+    "bilinear resize, /255",
     2: "grey (any bit depth) -> percentile stretch (0.5-99.5) -> polarity by border vs Otsu (to ink: "
     "object bright, background 0) -> zero at the background median, 1 at the object's 99th percentile -> "
     "trim to the object + 4% margin -> pad to square keeping aspect -> antialiased bilinear resize",
@@ -286,9 +288,11 @@ def pad_square(ink: np.ndarray, size: int, margin: float = 0.0) -> np.ndarray:
 
 def preprocess(img, size: int, version: int = PREPROCESS_VERSION) -> np.ndarray:
     """Any crop (either polarity, any bit depth, any size) -> float32 [size, size] in [0, 1], background 0."""
-    if version == 1:
-        g = grey_of(img)
-        return pad_square(1.0 - np.clip(g, 0, 255) / 255.0, size)
+    if version == 1:  # as the weights were trained, plus the polarity check (light-on-dark is inverted)
+        g = to_uint8(grey_of(img)).astype(np.float32) / 255.0
+        if g.size and not background_is_bright(g):
+            g = 1.0 - g
+        return pad_square(1.0 - g, size)
     return pad_square(trim(to_ink(img)), size, MARGIN)
 
 
