@@ -49,21 +49,32 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
             tmp_path.unlink()
 
 
+# .NAME.XXXXXXXX.tmp[.EXT], as atomic_path names them (mkstemp's 8 random characters)
+_TEMPORARY = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.tmp(\..*)?")
+_STALE: dict[str, dict[str, list[str]]] = {}  # folder -> output name -> temporaries found there
+
+
 def sweep_temporaries(path: str | Path) -> list[Path]:
     """Remove the temporaries a killed writer of ``path`` left (``.NAME.XXXXXXXX.tmp*``); return them.
 
-    Only this file's own temporaries match (mkstemp's 8 random characters, then ``.tmp``), never those
-    of another output, even one whose name starts with this one's.
+    Only this file's own temporaries go, never another output's (a concurrent job may be writing it).
+    A folder is listed once per process, so writing many files into a large folder stays linear.
     """
     path = Path(path)
-    stale = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
+    folder = str(path.parent)
+    if folder not in _STALE:
+        found: dict[str, list[str]] = {}
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(folder):
+                m = _TEMPORARY.fullmatch(entry.name) if entry.name[:1] == "." else None
+                if m:
+                    found.setdefault(m.group(1), []).append(entry.name)
+        _STALE[folder] = found
     removed = []
-    with contextlib.suppress(FileNotFoundError):
-        for entry in os.scandir(path.parent):
-            if entry.name.startswith(f".{path.name}.") and stale.match(entry.name):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
-                    removed.append(Path(entry.path))
+    for name in _STALE[folder].pop(path.name, []):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(folder, name))
+            removed.append(path.parent / name)
     return removed
 
 
