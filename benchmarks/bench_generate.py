@@ -1,5 +1,9 @@
 """Benchmark generate: tiles/s including PNG writing (goal >= 30 at 256 px on 2 CPU cores).
 
+"tiles/s compute" paints 256 x 256 tiles for the coordinate generator (cpu-cips: any size) and each
+fixed-size generator at its resolution; "incl. PNG" runs rule generate's paint_cohort, where the
+coordinate generator paints chromosome 1's silhouette box (600 x 56 px) and the others their size.
+
     python benchmarks/bench_generate.py                 # CPU, 2 threads, 256 px gpu-full architecture + bundled
     python benchmarks/bench_generate.py --device cuda   # GPU (goal >= 2,000 tiles/s)
 
@@ -24,7 +28,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 def bench(weights, n_tiles, batch_size, device, threads, compress, autocast=True):
     import numpy as np
     from karyospectrum.checkpoints import read_card
-    from karyospectrum.painting import load_generator, paint, paint_cohort
+    from karyospectrum.painting import any_size, load_generator, paint, paint_cohort
 
     card = read_card(weights)
     dim = card["latent_dim"]
@@ -40,9 +44,11 @@ def bench(weights, n_tiles, batch_size, device, threads, compress, autocast=True
             dim=dim,
         )
         G, _ = load_generator(weights, device)
-        paint(lat[:2].reshape(-1, dim), G, device, batch_size, autocast)  # warm-up
+        # Compute at 256 x 256 for any-size (coordinate) generators, else at the generator's size.
+        size = (256, 256) if any_size(G) else None
+        paint(lat[:2].reshape(-1, dim), G, device, batch_size, autocast, size=size)  # warm-up
         t0 = time.perf_counter()
-        paint(lat.reshape(-1, dim), G, device, batch_size, autocast)
+        paint(lat.reshape(-1, dim), G, device, batch_size, autocast, size=size)
         compute = time.perf_counter() - t0
         t0 = time.perf_counter()
         rows = paint_cohort(
@@ -60,7 +66,7 @@ def main():
     p.add_argument("--tiles", type=int, default=192, help="tiles per measurement")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--compress-level", type=int, default=1)
-    p.add_argument("--presets", nargs="+", default=["gpu-full", "cpu-256", "cpu-small"])
+    p.add_argument("--presets", nargs="+", default=["cpu-cips", "gpu-full", "cpu-256", "cpu-small"])
     args = p.parse_args()
 
     import torch
@@ -82,7 +88,14 @@ def main():
         for preset in args.presets:
             cfg = resolve_config(preset)
             G = init_weights(
-                define_G(cfg["arch"], cfg["latent_dim"], cfg["resolution"], cfg["ngf"], cfg["g_norm"])
+                define_G(
+                    cfg["arch"],
+                    cfg["latent_dim"],
+                    cfg["resolution"],
+                    cfg["ngf"],
+                    cfg["g_norm"],
+                    **cfg["g_options"],
+                )
             )
             w = Path(tmp) / f"{preset}.safetensors"
             save_checkpoint(
@@ -93,7 +106,7 @@ def main():
                     "arch": cfg["arch"],
                     "latent_dim": cfg["latent_dim"],
                     "resolution": cfg["resolution"],
-                    "generator": {"ngf": cfg["ngf"], "norm": cfg["g_norm"]},
+                    "generator": {"ngf": cfg["ngf"], "norm": cfg["g_norm"], **cfg["g_options"]},
                 },
                 half=True,
             )

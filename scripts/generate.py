@@ -1,11 +1,11 @@
 """Paint a cohort's latents into tiles: one PNG per sample x chromosome x present copy.
 
-    python scripts/generate.py --latents results/latents/demo/*.npz \\
-        --checkpoint resources/models/generator.safetensors --out results/tiles/demo
+    python scripts/generate.py --latents results/latents/demo/*.npz --style wallpaper --out results/tiles/demo
 
 Writes ``OUT/{sample}/{chrom}.{copy}.png`` (copy 1 and 2 for phased haplotypes) and
-``OUT/manifest.tsv`` (sample, chrom, copy, path relative to OUT). The same latents, checkpoint
-and device give byte-identical PNGs.
+``OUT/manifest.tsv`` (sample, chrom, copy, path relative to OUT). A coordinate generator paints
+each copy once at its silhouette's size (--chrom1-height, --chromatid-width: the karyogram's).
+The same latents, checkpoint and device give byte-identical PNGs.
 """
 
 from __future__ import annotations
@@ -26,7 +26,13 @@ log = logging.getLogger("karyospectrum.generate")
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--latents", nargs="+", required=True, help="latents .npz files (one per chromosome)")
-    p.add_argument("--checkpoint", required=True, help="generator .safetensors (model card beside it)")
+    p.add_argument("--style", default="wallpaper", help="bundled style: resources/models/generator-STYLE")
+    p.add_argument(
+        "--checkpoint", default="", help="generator .safetensors (card beside it); wins over --style"
+    )
+    p.add_argument("--models-dir", default="resources/models", help="where the bundled styles are")
+    p.add_argument("--chrom1-height", type=int, default=600, help="tile height of chromosome 1 (px)")
+    p.add_argument("--chromatid-width", type=int, default=56, help="tile width of one copy (px)")
     p.add_argument("--out", required=True, help="output folder of tiles")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda")
@@ -43,20 +49,23 @@ def main(argv=None):
     args = parse_args(argv)
     setup_logging(args.log)
     from karyospectrum.devices import pick_device, set_threads
-    from karyospectrum.painting import paint_cohort
+    from karyospectrum.painting import paint_cohort, style_checkpoint
 
     set_threads(args.threads)
     device = pick_device(args.device)
     t0 = time.time()
+    checkpoint = style_checkpoint(args.style, args.checkpoint, args.models_dir)
     rows = paint_cohort(
         args.latents,
-        args.checkpoint,
+        checkpoint,
         args.out,
         device=device,
         batch_size=args.batch_size,
         autocast=not args.no_autocast,
         compress_level=args.compress_level,
         writers=max(1, args.threads),
+        chrom1_height=args.chrom1_height,
+        chromatid_width=args.chromatid_width,
     )
     dt = time.time() - t0
     log.info(

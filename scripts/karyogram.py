@@ -52,6 +52,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--chromatid-width", type=int, default=Style.chromatid_width, help="pixels per copy")
     p.add_argument("--dpi", type=int, default=Style.dpi, help="print resolution recorded in the PNG and PDF")
+    p.add_argument("--paper", default=Style.paper, help="poster: fill this paper (A4, A3, A2, A1) at --dpi")
     p.add_argument("--log", default=None)
     return p.parse_args(argv)
 
@@ -69,6 +70,7 @@ def main(argv=None) -> int:
         raise InputError(None, "--title names a single karyogram; a batch is titled by sample id")
     style = dict(band_strength=args.band_strength, outline=not args.no_outline, fit=args.fit)
     style |= dict(chrom1_height=args.chrom1_height, chromatid_width=args.chromatid_width, dpi=args.dpi)
+    style |= dict(paper=args.paper)
     render_karyograms(
         args.tiles,
         args.sample,

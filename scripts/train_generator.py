@@ -43,9 +43,10 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--epoch-images", type=int, help="training images per epoch (the rendered set)")
-    p.add_argument("--data", help="'default' (scikit-image crops + procedural art) or an image folder")
+    p.add_argument("--data", help="a style dataset (results/datasets/{style}), 'default' or an image folder")
     p.add_argument("--fid-samples", type=int, help="samples for the final FID")
     p.add_argument("--seed", type=int)
+    p.add_argument("--max-minutes", type=float, help="time budget: stop after the epoch that passes it")
     p.add_argument(
         "--out", default="results/models/generator.safetensors", help="weights; the card goes beside it"
     )
@@ -78,6 +79,7 @@ def overrides_from(args) -> dict:
         "data": args.data,
         "fid_samples": args.fid_samples,
         "seed": args.seed,
+        "max_minutes": args.max_minutes,
     }
     out.update({k: v for k, v in named.items() if v is not None})
     return out

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from karyospectrum.checkpoints import save_checkpoint
-from karyospectrum.cli import InputError
+from karyospectrum.errors import InputError
 from karyospectrum.networks import define_G, init_weights
 from karyospectrum.painting import paint, tile_distance
 from PIL import Image
@@ -167,3 +167,70 @@ def test_bad_checkpoint_and_bad_latents_are_refused(repo, tmp_path, latents, gen
         repo, "--latents", junk, "--checkpoint", generator_ckpt, "--out", tmp_path / "o", "--device", "cpu"
     )
     assert res.returncode == 2 and "2.npz" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.fixture(scope="module")
+def cips_ckpt(tmp_path_factory):
+    """A (randomly initialised) coordinate generator bundled as style 'test' in a models folder."""
+    folder = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    opts = {"hidden": 16, "mlp_layers": 2, "n_freq": 16, "offset_range": 6.0}
+    G = init_weights(define_G("cips", DIM, (32, 32), ngf=4, **opts)).post_init().eval()
+    for m in G.modules():  # unit-gain convs: vivid pictures from an untrained painter
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(m.weight, a=0.2)
+    card = {
+        "kind": "generator",
+        "arch": "cips",
+        "latent_dim": DIM,
+        "resolution": [32, 32],
+        "generator": {"ngf": 4, "norm": "batch", **opts},
+    }
+    save_checkpoint(folder / "generator-test.safetensors", G.state_dict(), card, half=True)
+    return folder / "generator-test.safetensors"
+
+
+def test_each_copy_is_painted_once_at_its_silhouettes_size(repo, tmp_path, latents, cips_ckpt):
+    from karyospectrum.tiles import read_manifest, tile_size
+
+    out = tmp_path / "tiles"
+    res = run_generate(
+        repo, "--latents", *latents, "--style", "test", "--models-dir", cips_ckpt.parent, "--out", out,
+        "--chrom1-height", 448, "--chromatid-width", 40, "--threads", 1,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    manifest = read_manifest(out)
+    assert len(manifest) == 11
+    for chrom, rel in zip(manifest["chrom"], manifest["path"]):
+        with Image.open(out / rel) as im:
+            assert im.size[::-1] == tile_size(chrom, 448, 40)
+    with Image.open(out / "mum/1.1.png") as im:
+        assert im.size == (40, 448)  # chromosome 1: about 1:11, one painting, no repetition
+        top, bottom = np.asarray(im)[:40].astype(int), np.asarray(im)[-40:].astype(int)
+    assert np.abs(top - bottom).mean() > 1 and np.abs(top - bottom[::-1]).mean() > 1
+
+
+def test_a_poster_paints_the_same_picture_with_more_pixels(cips_ckpt):
+    from karyospectrum.painting import load_generator
+
+    G, _ = load_generator(cips_ckpt)
+    z = np.random.default_rng(3).standard_normal((2, DIM)).astype(np.float32)
+    screen = paint(z, G, size=(96, 32)).astype(np.float32)
+    poster = paint(z, G, size=(192, 64), scale=2.0).astype(np.float32)
+    # Box-downsampled, the poster is the screen picture (same composition), not another painting.
+    down = poster.reshape(2, 96, 2, 32, 2, 3).mean(axis=(2, 4))
+    other = paint(z[::-1], G, size=(96, 32)).astype(np.float32)
+    assert np.abs(down - screen).mean() < 0.5 * np.abs(other - screen).mean()
+    with pytest.raises(ValueError, match="paints only"):
+        from karyospectrum.networks import define_G as build
+
+        paint(z, build("resizeconv", DIM, (32, 32), ngf=4).eval(), size=(64, 32))
+
+
+def test_unknown_style_is_one_line_naming_the_known_styles(repo, tmp_path, latents, cips_ckpt):
+    res = run_generate(
+        repo, "--latents", *latents, "--style", "nope", "--models-dir", cips_ckpt.parent, "--out", tmp_path / "o"
+    )  # fmt: skip
+    assert res.returncode == 2
+    assert res.stderr.strip().splitlines()[-1] == "error: unknown generator style 'nope'; known styles: test"
+    assert "Traceback" not in res.stderr

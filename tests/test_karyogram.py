@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from karyospectrum import AUTOSOMES, CHROMOSOMES
-from karyospectrum.cli import InputError
+from karyospectrum.errors import InputError
 from karyospectrum.ideogram import chrom_height
 from karyospectrum.karyogram import (
     ISCN_ROWS,
@@ -412,6 +413,9 @@ def test_karyogram_rules_with_snakemake(tmp_path):
     (work / "config" / "samples.tsv").write_text(
         "sample\tcohort\tvcf\tsex\nF\tc1\tc1.vcf.gz\t\nM\tc1\tc1.vcf.gz\t\nN\tc1\tc1.vcf.gz\t\nO\tc1\tc1.vcf.gz\tmale\n"
     )
+    for suffix in ("", ".tbi", ".csi"):  # the sheet's VCF must exist (it is checked at parse time)
+        if (REPO / f"resources/example/cohort.vcf.gz{suffix}").exists():
+            shutil.copy(REPO / f"resources/example/cohort.vcf.gz{suffix}", work / f"c1.vcf.gz{suffix}")
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["karyogram"]["pedigree_truth"] = ""
     (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
@@ -441,3 +445,38 @@ def test_karyogram_rules_with_snakemake(tmp_path):
     assert (work / "results" / "contact_sheets" / "c1.png").is_file()
     assert (work / "logs" / "karyogram" / "F.log").is_file()
     assert (work / "benchmarks" / "karyogram" / "F.tsv").is_file()
+
+
+def test_a_poster_fills_its_paper_at_its_dpi_with_tiles_painted_at_that_size(tmp_path):
+    from karyospectrum.karyogram import PAPER_INCHES, canvas_size, make_style, tile_geometry
+    from karyospectrum.tiles import tile_size
+
+    assert canvas_size(Style()) == render_karyogram(tiles_for("XY"), title="t")[0].size
+    style = make_style(paper="A3", dpi=600)
+    assert (style.chrom1_height, style.chromatid_width) == (3000, 280) == tile_geometry(600, 56, 600, "A3")
+    w, h = canvas_size(style)
+    pw, ph = (v * 600 for v in PAPER_INCHES["A3"])
+    assert w <= pw and h <= ph and w > 0.95 * pw  # fills the A3 width at 600 dpi
+    # At A3 300 dpi (factor 2) the karyogram draws tiles of exactly their box size, unresampled.
+    small = make_style(paper="A3", dpi=300)
+    rng = np.random.default_rng(0)
+    images = {}
+    for c in AUTOSOMES + ["X"]:
+        th, tw = tile_size(c, small.chrom1_height, small.chromatid_width)
+        images[(c, 1)] = Image.fromarray(rng.integers(0, 256, (th, tw, 3), dtype=np.uint8))
+    image, layout = render_karyogram(
+        images, title="poster", paper="A3", dpi=300, band_strength=0, outline=False
+    )
+    assert image.size == canvas_size(small, slots=1) and layout["dpi"] == 300
+    box = next(b for b in layout["boxes"] if b["chrom"] == "1")
+    assert (box["x1"] - box["x0"], box["y1"] - box["y0"]) == (112, 1200)
+    mid = (box["y0"] + box["y1"]) // 2 + 200  # inside the q arm, away from the outline
+    drawn = np.asarray(image)[mid, box["x0"] + 40 : box["x0"] + 70]
+    assert np.array_equal(drawn, np.asarray(images[("1", 1)])[mid - box["y0"], 40:70])
+    write_karyogram(image, layout, tmp_path / "p.png", tmp_path / "p.pdf", tmp_path / "p.json")
+    mediabox = [
+        float(v) for v in (tmp_path / "p.pdf").read_bytes().split(b"/MediaBox [")[1].split(b"]")[0].split()
+    ]
+    assert abs(mediabox[2] / 72 - image.width / 300) < 0.01  # page inches = pixels / dpi
+    with pytest.raises(ValueError, match="unknown paper"):
+        make_style(paper="B5")

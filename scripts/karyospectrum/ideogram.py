@@ -125,21 +125,18 @@ def band_overlay(chrom: str, height: int, width: int) -> np.ndarray:
     return darkness.astype(np.float32)[:, None]
 
 
-FITS = ("stretch", "mirror")
+# A tile painted at its silhouette's box (any-size generators) is used as it is; a fixed-resolution
+# tile (older generators) is stretched to the box. The old "mirror" fit (a square tile repeated down
+# the chromosome, every other copy flipped) is gone: one painting per chromosome copy.
+FITS = ("stretch",)
 
 
-def fit_tile(tile: Image.Image, height: int, width: int, fit: str = "mirror") -> Image.Image:
-    """The tile as an RGB image of exactly width x height (see :func:`shape_tile`)."""
+def fit_tile(tile: Image.Image, height: int, width: int, fit: str = "stretch") -> Image.Image:
+    """The tile as an RGB image of exactly width x height: unchanged when it already is."""
     tile = tile.convert("RGB")
-    if fit == "stretch":
-        return tile.resize((width, height), Image.Resampling.BICUBIC)
-    side = max(1, round(tile.height * width / tile.width))
-    square = tile.resize((width, side), Image.Resampling.BICUBIC)
-    flipped = square.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
-    out = Image.new("RGB", (width, height))
-    for i, y in enumerate(range(0, height, side)):
-        out.paste(flipped if i % 2 else square, (0, y))
-    return out
+    if tile.size == (width, height):
+        return tile
+    return tile.resize((width, height), Image.Resampling.BICUBIC)
 
 
 def shape_tile(
@@ -149,13 +146,12 @@ def shape_tile(
     width: int,
     band_strength: float = 0.25,
     outline: bool = True,
-    fit: str = "mirror",
+    fit: str = "stretch",
 ) -> Image.Image:
     """Mask a tile into ``chrom``'s silhouette; returns RGBA (alpha = silhouette).
 
-    ``fit``: "mirror" scales the tile to the box's width and repeats it down the chromosome, every
-    other copy flipped so that the seams match (the painting keeps its proportions); "stretch" scales
-    it to the box, so that it shows once, stretched. ``band_strength`` in [0, 1] darkens each
+    ``fit``: "stretch" (the only one): a tile painted at the box's size is used as it is, any other
+    is scaled to the box. ``band_strength`` in [0, 1] darkens each
     G-positive band by that share of its stain darkness (0: no bands, 1: full G-banding).
     """
     if not 0.0 <= band_strength <= 1.0:

@@ -11,14 +11,15 @@ from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 from . import CHROMOSOMES
-from .cli import InputError, log
+from .cli import log
+from .errors import InputError
 from .ideogram import chrom_height, shape_tile
 from .io import atomic_path, write_json
+from .tiles import MANIFEST_COLUMNS, read_manifest, write_manifest  # noqa: F401 - the tiles owner
 
 ISCN_ROWS: list[list[str]] = [
     ["1", "2", "3", "4", "5"],
@@ -46,18 +47,60 @@ class Style:
     label_color: str = "#202020"
     band_strength: float = 0.25  # G-band overlay on shaped tiles: 0 none, 1 full banding
     outline: bool = True
-    fit: str = "mirror"  # shaped tiles: "mirror" (repeat down the silhouette) or "stretch" (to it)
+    fit: str = "stretch"  # shaped tiles: used as painted at the box size; other sizes stretched to it
     slots: int | None = None  # copies reserved per chromosome; default: the most copies drawn
     show_missing: bool = True  # label a chromosome that has no image
     dpi: int = 300
+    paper: str = ""  # "" (size from the pixels above) or a paper (A4, A3, ...) to fill at dpi: a poster
+
+
+# Portrait paper sizes in inches; a poster scales every pixel measure by one integer factor.
+PAPER_INCHES = {"A4": (8.27, 11.69), "A3": (11.69, 16.54), "A2": (16.54, 23.39), "A1": (23.39, 33.11)}
+_PIXEL_FIELDS = (
+    "chrom1_height", "chromatid_width", "crop_width", "copy_gap", "min_cell_gap", "margin", "row_gap",
+    "label_size", "label_gap", "title_size",
+)  # fmt: skip
+
+
+def canvas_size(style: Style, slots: int = 2, title: bool = True) -> tuple[int, int]:
+    """(width, height) in pixels of a shaped karyogram with ``slots`` copies per chromosome."""
+    group_w = slots * style.chromatid_width + (slots - 1) * style.copy_gap
+    width = 2 * style.margin + max(len(r) for r in ISCN_ROWS) * (group_w + style.min_cell_gap)
+    y = style.margin + (style.title_size + style.row_gap if title else 0)
+    for row in ISCN_ROWS:
+        y += max(chrom_height(c, style.chrom1_height) for c in row) + style.label_gap + style.label_size
+        y += style.row_gap
+    return width, y - style.row_gap + style.margin
+
+
+def poster_scale(style: Style, title: bool = True) -> int:
+    """The integer factor that makes the karyogram fill ``style.paper`` at ``style.dpi`` (1: no paper)."""
+    if not style.paper:
+        return 1
+    if style.paper not in PAPER_INCHES:
+        raise ValueError(f"unknown paper {style.paper!r}; one of {', '.join(PAPER_INCHES)} or ''")
+    w, h = canvas_size(replace(style, paper=""), title=title)
+    pw, ph = PAPER_INCHES[style.paper]
+    return max(1, int(min(pw * style.dpi / w, ph * style.dpi / h)))
 
 
 def make_style(**opts) -> Style:
+    """A :class:`Style` from options; with ``paper`` set, its pixel measures are scaled to fill it."""
     names = {f.name for f in fields(Style)}
     unknown = sorted(set(opts) - names)
     if unknown:
         raise TypeError(f"unknown karyogram option(s): {', '.join(unknown)}")
-    return replace(Style(), **opts)
+    style = replace(Style(), **opts)
+    k = poster_scale(style)
+    return replace(style, paper="", **{f: getattr(style, f) * k for f in _PIXEL_FIELDS}) if k > 1 else style
+
+
+def tile_geometry(
+    chrom1_height: int, chromatid_width: int, dpi: int = 300, paper: str = ""
+) -> tuple[int, int]:
+    """(chrom1_height, chromatid_width) the tiles are painted at: the karyogram's, scaled for a poster."""
+    style = make_style(chrom1_height=chrom1_height, chromatid_width=chromatid_width, dpi=dpi, paper=paper)
+    return style.chrom1_height, style.chromatid_width
 
 
 @lru_cache(maxsize=8)
@@ -375,40 +418,8 @@ def write_karyogram(image: Image.Image, layout: dict, png, pdf, json) -> None:
 
 # --- tiles of one sample: the manifest of rule generate, and the sex chromosomes to draw ---
 
-MANIFEST_COLUMNS = ["sample", "chrom", "copy", "path"]
 # Sample-sheet ``sex`` -> (X copies, Y copies).
 SEX_COPIES = {"XX": (2, 0), "female": (2, 0), "XY": (1, 1), "male": (1, 1), "X": (1, 0)}
-
-
-def read_manifest(tiles_dir) -> pd.DataFrame:
-    """The tiles directory's ``manifest.tsv`` (sample, chrom, copy, path relative to the directory)."""
-    path = Path(tiles_dir) / "manifest.tsv"
-    if not Path(tiles_dir).is_dir():
-        raise InputError(tiles_dir, "not a directory of tiles")
-    if not path.is_file():
-        raise InputError(path, "missing; a tiles directory holds manifest.tsv (sample, chrom, copy, path)")
-    try:
-        manifest = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise InputError(path, f"not a readable TSV ({str(err).splitlines()[0]})") from None
-    missing = [c for c in MANIFEST_COLUMNS if c not in manifest.columns]
-    if missing:
-        raise InputError(path, f"missing column(s) {', '.join(missing)}")
-    manifest["chrom"] = manifest["chrom"].str.removeprefix("chr")
-    bad_copy = ~manifest["copy"].str.fullmatch(r"\d+")
-    if bad_copy.any():
-        row = int(np.flatnonzero(bad_copy.to_numpy())[0]) + 2
-        raise InputError(path, f"line {row}: copy must be a non-negative integer")
-    manifest["copy"] = manifest["copy"].astype(int)
-    return manifest
-
-
-def write_manifest(tiles_dir, rows) -> None:
-    """Write a tiles directory's ``manifest.tsv`` from ``(sample, chrom, copy, path)`` rows, atomically."""
-    from .io import write_text
-
-    lines = "".join(f"{s}\t{c}\t{k}\t{p}\n" for s, c, k, p in rows)
-    write_text(Path(tiles_dir) / "manifest.tsv", "\t".join(MANIFEST_COLUMNS) + "\n" + lines)
 
 
 def parse_sex(sex: str | None) -> tuple[int, int] | None:

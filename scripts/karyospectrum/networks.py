@@ -7,14 +7,16 @@ Images are NCHW in [-1, 1]; resolution is ``(height, width)`` and may be non-squ
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import init
 
-from .cli import InputError
+from .errors import InputError
 
-GENERATOR_ARCHS = ("keras-reference", "dcgan", "resizeconv")
-NORMS = ("batch", "layer", "none")
+GENERATOR_ARCHS = ("keras-reference", "dcgan", "resizeconv", "cips")
+NORMS = ("batch", "layer", "none", "spectral")
 
 
 def base_grid(resolution) -> tuple[int, int, int]:
@@ -44,7 +46,7 @@ def _norm2d(norm: str, ch: int) -> nn.Module:
         return nn.BatchNorm2d(ch)
     if norm == "layer":  # LayerNorm over (C, H, W): safe for the WGAN-GP critic (per-sample)
         return nn.GroupNorm(1, ch)
-    if norm == "none":
+    if norm in ("none", "spectral"):  # spectral: no norm layer; the convs are spectrally normalised
         return nn.Identity()
     raise ValueError(f"unknown norm {norm!r} (one of {', '.join(NORMS)})")
 
@@ -57,6 +59,10 @@ class GeneratorBase(nn.Module):
 
     def sample_latents(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(n, self.latent_dim, generator=generator)
+
+    def post_init(self) -> GeneratorBase:
+        """Re-initialise what :func:`init_weights` (DCGAN's N(0, 0.02)) should not touch."""
+        return self
 
 
 class KerasReferenceGenerator(GeneratorBase):
@@ -181,19 +187,156 @@ class ConvDiscriminator(nn.Module):
         for level in range(n - 2, -1, -1):
             out = _channels(ndf, level, n)
             layers += [
-                nn.Conv2d(ch, out, 4, 2, 1, bias=norm == "none"),
+                nn.Conv2d(ch, out, 4, 2, 1, bias=norm in ("none", "spectral")),
                 _norm2d(norm, out),
                 nn.LeakyReLU(0.2, True),
             ]
             ch = out
         self.main = nn.Sequential(*layers, nn.Flatten(), nn.Linear(ch * h0 * w0, 1))
+        if norm == "spectral":  # Miyato et al. 2018: every conv and the linear head are 1-Lipschitz
+            for name, m in list(self.main.named_children()):
+                if isinstance(m, (nn.Conv2d, nn.Linear)):
+                    setattr(self.main, name, nn.utils.parametrizations.spectral_norm(m))
 
     def forward(self, x):
         return self.main(x).view(-1)
 
 
+class _ModulatedNorm(nn.Module):
+    """BatchNorm without affine, then a per-sample scale and shift from the style vector (BigGAN)."""
+
+    def __init__(self, ch: int, style_dim: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(ch, affine=False)
+        self.film = nn.Linear(style_dim, 2 * ch)
+
+    def forward(self, x, w):
+        gamma, beta = self.film(w)[:, :, None, None].chunk(2, dim=1)
+        return self.bn(x) * (1 + gamma) + beta
+
+
+class CoordGenerator(GeneratorBase):
+    """CIPS-style coordinate painter (Anokhin et al. 2021): one latent paints any size and aspect.
+
+    The latent is mapped to a style vector ``w``; Fourier features of each pixel's canvas coordinate
+    (with latent-dependent phases) go through a per-pixel MLP whose layers are modulated by ``w``
+    (conditional BatchNorm). For CPU speed the MLP runs on a grid 4x coarser than the output and
+    two resize-conv blocks (also modulated) paint the pixel-scale detail. Coordinates are in
+    "painting units": one training window of ``resolution`` pixels spans 1 unit at ``units_per_px
+    = 1 / resolution``. Training draws each window at a random offset of an unbounded canvas, so a
+    chromosome-shaped canvas of any aspect is simply a larger window: no stretching, no repetition.
+    """
+
+    UP = 2  # resize-conv doublings after the coordinate MLP
+
+    def __init__(
+        self,
+        latent_dim: int = 128,
+        resolution=(64, 64),
+        ngf: int = 16,
+        hidden: int = 64,
+        mlp_layers: int = 3,
+        n_freq: int = 64,
+        offset_range: float = 6.0,
+        **_,
+    ):
+        super().__init__()
+        self.latent_dim, self.resolution = int(latent_dim), (int(resolution[0]), int(resolution[1]))
+        self.offset_range = float(offset_range)
+        self.units_per_px = 1.0 / min(self.resolution)
+        style = self.latent_dim
+        self.mapping = nn.Sequential(
+            nn.Linear(latent_dim, style), nn.LeakyReLU(0.2, True), nn.Linear(style, style), nn.LeakyReLU(0.2)
+        )
+        # Frequencies (cycles per unit) log-spread from 1/4 to 8, random directions; learnt.
+        gen = torch.Generator().manual_seed(0)
+        mags = torch.logspace(math.log10(0.25), math.log10(8.0), n_freq)
+        angle = torch.rand(n_freq, generator=gen) * 2 * math.pi
+        self.freq = nn.Parameter(2 * math.pi * mags[:, None] * torch.stack([angle.cos(), angle.sin()], 1))
+        self.phase = nn.Linear(style, n_freq)
+        self.mlp = nn.ModuleList()
+        self.mlp_norm = nn.ModuleList()
+        cin = n_freq
+        for _ in range(mlp_layers):
+            self.mlp.append(nn.Conv2d(cin, hidden, 1, bias=False))
+            self.mlp_norm.append(_ModulatedNorm(hidden, style))
+            cin = hidden
+        self.up = nn.ModuleList()
+        self.up_norm = nn.ModuleList()
+        for level in range(self.UP):
+            out = int(ngf * 2 ** (self.UP - 1 - level))
+            self.up.append(nn.Conv2d(cin, out, 3, 1, 1, bias=False))
+            self.up_norm.append(_ModulatedNorm(out, style))
+            cin = out
+        self.to_rgb = nn.Conv2d(cin, 3, 3, 1, 1)
+        self.act = nn.LeakyReLU(0.2, True)
+
+    def post_init(self) -> CoordGenerator:
+        # The mapping keeps unit scale (Kaiming) and the latent moves each Fourier phase by ~1 rad from
+        # the first step: with N(0, 0.02) weights every latent would start out painting the same picture.
+        for m in self.mapping:
+            if isinstance(m, nn.Linear):
+                init.kaiming_normal_(m.weight, a=0.2)
+                init.zeros_(m.bias)
+        init.normal_(self.phase.weight, 0.0, 1.0 / math.sqrt(self.phase.in_features))
+        return self
+
+    def coords(self, n: int, h0: int, w0: int, units_per_px: float, offset=None) -> torch.Tensor:
+        """Canvas coordinates ``[n, h0, w0, 2]`` (y, x) of the coarse grid's cell centres."""
+        step = units_per_px * 2**self.UP
+        dev = self.freq.device
+        ys = (torch.arange(h0, device=dev, dtype=torch.float32) - (h0 - 1) / 2) * step
+        xs = (torch.arange(w0, device=dev, dtype=torch.float32) - (w0 - 1) / 2) * step
+        grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij"), -1)[None].expand(n, h0, w0, 2)
+        if offset is not None:
+            grid = grid + offset.to(dev, torch.float32)[:, None, None, :]
+        return grid
+
+    def forward(self, z, size=None, units_per_px: float | None = None, offset=None, supersample: int = 1):
+        """Paint ``[N, 3, H, W]``; ``size`` (H, W) defaults to ``resolution``, at ``units_per_px``.
+
+        ``supersample`` s > 1 paints the same picture with s x s more pixels: s*s renders at the
+        training density, each shifted by a sub-pixel offset, interleaved (a print stays the picture
+        the screen shows, only sharper). In training mode each sample's window sits at a random
+        offset in ``+-offset_range`` units.
+        """
+        s = int(supersample)
+        if s > 1:
+            h, w = self.resolution if size is None else (int(size[0]), int(size[1]))
+            upp = self.units_per_px if units_per_px is None else float(units_per_px)
+            hr, wr = -(-h // s), -(-w // s)
+            base = torch.zeros(z.shape[0], 2, device=z.device) if offset is None else offset.to(z.device)
+            out = torch.empty(z.shape[0], 3, hr * s, wr * s, device=z.device)
+            for i in range(s):
+                for j in range(s):
+                    d = torch.tensor(
+                        [(i - (s - 1) / 2) / s * upp, (j - (s - 1) / 2) / s * upp], device=z.device
+                    )
+                    out[:, :, i::s, j::s] = self.forward(z, (hr, wr), upp, base + d)
+            top, left = (hr * s - h) // 2, (wr * s - w) // 2
+            return out[:, :, top : top + h, left : left + w]
+        n = z.shape[0]
+        h, w = self.resolution if size is None else (int(size[0]), int(size[1]))
+        upp = self.units_per_px if units_per_px is None else float(units_per_px)
+        k = 2**self.UP
+        h0, w0 = -(-h // k), -(-w // k)
+        if offset is None and self.training:
+            offset = (torch.rand(n, 2, device=z.device) * 2 - 1) * self.offset_range
+        style = self.mapping(z.reshape(n, -1))
+        grid = self.coords(n, h0, w0, upp, offset)
+        x = torch.sin(grid @ self.freq.t() + self.phase(style)[:, None, None, :]).permute(0, 3, 1, 2)
+        for conv, norm in zip(self.mlp, self.mlp_norm):
+            x = self.act(norm(conv(x), style))
+        for conv, norm in zip(self.up, self.up_norm):
+            x = nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+            x = self.act(norm(conv(x), style))
+        x = torch.tanh(self.to_rgb(x))
+        top, left = (x.shape[2] - h) // 2, (x.shape[3] - w) // 2
+        return x[:, :, top : top + h, left : left + w]
+
+
 def define_G(
-    arch: str, latent_dim: int = 128, resolution=(64, 64), ngf: int = 32, norm: str = "batch", **_
+    arch: str, latent_dim: int = 128, resolution=(64, 64), ngf: int = 32, norm: str = "batch", **kw
 ) -> GeneratorBase:
     """Build a generator by architecture name (the name a model card records)."""
     if arch == "keras-reference":
@@ -204,6 +347,8 @@ def define_G(
         return DCGANGenerator(latent_dim, resolution, ngf)
     if arch == "resizeconv":
         return ResizeConvGenerator(latent_dim, resolution, ngf, norm)
+    if arch == "cips":
+        return CoordGenerator(latent_dim, resolution, ngf, **kw)
     raise ValueError(f"unknown generator architecture {arch!r} (one of {', '.join(GENERATOR_ARCHS)})")
 
 
@@ -211,7 +356,7 @@ def define_D(arch: str, resolution=(64, 64), ndf: int = 32, norm: str = "batch",
     """The discriminator (or critic) that matches a generator ``arch``."""
     if arch == "keras-reference":
         return KerasReferenceDiscriminator(resolution)
-    if arch in ("dcgan", "resizeconv"):
+    if arch in ("dcgan", "resizeconv", "cips"):
         return ConvDiscriminator(resolution, ndf, norm)
     raise ValueError(f"unknown discriminator architecture {arch!r}")
 
@@ -266,6 +411,50 @@ def gradient_penalty(
     out = netD(x_hat)
     grads = torch.autograd.grad(out.sum(), x_hat, create_graph=True)[0]
     return lambda_gp * ((grads.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+DIFFAUG_POLICIES = ("color", "translation", "cutout")
+
+
+def diff_augment(x: torch.Tensor, policy: str = "color,translation,cutout") -> torch.Tensor:
+    """DiffAugment (Zhao et al. 2020): differentiable augmentations applied to real AND fake before D.
+
+    ``color``: random brightness, saturation and contrast; ``translation``: shift by up to 1/8 of
+    the size (zero padding); ``cutout``: zero a random square of half the size. Images in [-1, 1].
+    """
+    for p in [p for p in policy.split(",") if p]:
+        if p not in DIFFAUG_POLICIES:
+            raise ValueError(f"unknown DiffAugment policy {p!r} (of {', '.join(DIFFAUG_POLICIES)})")
+        n, dev, dt = x.shape[0], x.device, x.dtype
+        if p == "color":
+            x = x + (torch.rand(n, 1, 1, 1, device=dev, dtype=dt) - 0.5)
+            mean = x.mean(dim=1, keepdim=True)
+            x = (x - mean) * (torch.rand(n, 1, 1, 1, device=dev, dtype=dt) * 2) + mean
+            mean = x.mean(dim=[1, 2, 3], keepdim=True)
+            x = (x - mean) * (torch.rand(n, 1, 1, 1, device=dev, dtype=dt) + 0.5) + mean
+        elif p == "translation":
+            h, w = x.shape[2], x.shape[3]
+            sy, sx = int(h * 0.125 + 0.5), int(w * 0.125 + 0.5)
+            ty = torch.randint(-sy, sy + 1, (n, 1, 1), device=dev)
+            tx = torch.randint(-sx, sx + 1, (n, 1, 1), device=dev)
+            gy, gx = torch.meshgrid(torch.arange(h, device=dev), torch.arange(w, device=dev), indexing="ij")
+            gy = torch.clamp(gy[None] + ty + 1, 0, h + 1)
+            gx = torch.clamp(gx[None] + tx + 1, 0, w + 1)
+            padded = nn.functional.pad(x, [1, 1, 1, 1])
+            x = padded.permute(0, 2, 3, 1).contiguous()[torch.arange(n, device=dev)[:, None, None], gy, gx]
+            x = x.permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
+        else:
+            h, w = x.shape[2], x.shape[3]
+            ch, cw = int(h * 0.5 + 0.5), int(w * 0.5 + 0.5)
+            oy = torch.randint(0, h + (1 - ch % 2), (n, 1, 1), device=dev)
+            ox = torch.randint(0, w + (1 - cw % 2), (n, 1, 1), device=dev)
+            gy, gx = torch.meshgrid(torch.arange(ch, device=dev), torch.arange(cw, device=dev), indexing="ij")
+            gy = torch.clamp(gy[None] + oy - ch // 2, 0, h - 1)
+            gx = torch.clamp(gx[None] + ox - cw // 2, 0, w - 1)
+            mask = torch.ones(n, h, w, device=dev, dtype=dt)
+            mask[torch.arange(n, device=dev)[:, None, None], gy, gx] = 0
+            x = x * mask[:, None]
+    return x
 
 
 def generator_from_checkpoint(weights, device="cpu") -> tuple[GeneratorBase, dict]:

@@ -1,8 +1,10 @@
 """Paint latents into tiles: batched generator inference and PNG writing in parallel with it.
 
-``paint(latents, generator)`` is the pure core (float latents -> uint8 pictures, deterministic for
-a given device and batch size); ``paint_cohort`` reads a cohort's latents files and writes one PNG
-per sample x chromosome x present copy plus a ``manifest.tsv``.
+``paint(latents, generator, size)`` is the pure core (float latents -> uint8 pictures, deterministic
+for a given device and batch size); ``paint_cohort`` reads a cohort's latents files and writes one
+PNG per sample x chromosome x present copy plus a ``manifest.tsv`` (format owner: ``tiles.py``).
+A coordinate generator (arch ``cips``) paints each copy once at its silhouette's own pixel size;
+a fixed-resolution generator paints at its resolution (the karyogram stretches those).
 """
 
 from __future__ import annotations
@@ -14,10 +16,42 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import InputError
-from .io import atomic_path, write_text
+from .errors import InputError
+from .tiles import save_tile, tile_path, tile_size, write_manifest
 
 log = logging.getLogger("karyospectrum.painting")
+
+# The chromatid width (px) at which a painting shows at its training scale; wider tiles (posters)
+# paint the same picture with more pixels, so a print is sharp rather than zoomed.
+REFERENCE_CHROMATID_WIDTH = 56
+
+
+def any_size(generator) -> bool:
+    """True for generators that paint any size and aspect from one latent (coordinate-based)."""
+    from .networks import CoordGenerator
+
+    return isinstance(generator, CoordGenerator)
+
+
+def known_styles(models_dir) -> list[str]:
+    """Styles bundled in ``models_dir``: ``generator-{style}.safetensors`` with a card beside it."""
+    return sorted(
+        p.name.removeprefix("generator-").removesuffix(".safetensors")
+        for p in Path(models_dir).glob("generator-*.safetensors")
+        if p.with_suffix(".json").exists()
+    )
+
+
+def style_checkpoint(style: str, checkpoint: str = "", models_dir="resources/models") -> str:
+    """The generator weights for ``generator.style`` (or ``checkpoint``, which wins when set)."""
+    if checkpoint:
+        return str(checkpoint)
+    styles = known_styles(models_dir)
+    if style not in styles:
+        raise InputError(
+            None, f"unknown generator style {style!r}; known styles: {', '.join(styles) or 'none bundled'}"
+        )
+    return str(Path(models_dir) / f"generator-{style}.safetensors")
 
 
 def load_generator(weights, device="cpu"):
@@ -41,37 +75,54 @@ def check_dim(latent_dim: int, generator_dim: int, path=None, weights=None) -> N
         )
 
 
-def paint(latents, generator, device=None, batch_size: int = 64, autocast: bool = False) -> np.ndarray:
-    """Latents ``[..., dim]`` -> uint8 pictures ``[..., H, W, 3]`` (the generator's resolution).
+def paint(
+    latents,
+    generator,
+    device=None,
+    batch_size: int = 64,
+    autocast: bool = False,
+    size=None,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """Latents ``[..., dim]`` -> uint8 pictures ``[..., H, W, 3]``.
 
-    On CUDA ``autocast`` runs the generator in bf16; the CPU always runs float32.
+    ``size`` (H, W) needs an any-size generator (default: its resolution); ``scale`` >= 1.5 paints
+    the same picture with round(scale)^2 more pixels (print: see ``CoordGenerator`` supersample). On CUDA ``autocast`` runs the generator
+    in bf16; the CPU always runs float32.
     """
     import torch
 
-    latents = np.asarray(latents, dtype=np.float32)
+    latents = np.ascontiguousarray(latents, dtype=np.float32)
     check_dim(latents.shape[-1], generator.latent_dim)
     lead = latents.shape[:-1]
     flat = latents.reshape(-1, latents.shape[-1])
     device = torch.device(device) if device is not None else next(generator.parameters()).device
-    h, w = generator.resolution
+    if size is not None and tuple(size) != tuple(generator.resolution) and not any_size(generator):
+        raise ValueError(
+            f"a {type(generator).__name__} paints only {generator.resolution}, not {tuple(size)}"
+        )
+    h, w = generator.resolution if size is None else (int(size[0]), int(size[1]))
     out = np.empty((len(flat), h, w, 3), np.uint8)
-    for start, images in _batches(flat, generator, device, batch_size, autocast):
+    for start, images in _batches(flat, generator, device, batch_size, autocast, (h, w), scale):
         out[start : start + len(images)] = images
     return out.reshape(*lead, h, w, 3)
 
 
-def _batches(flat: np.ndarray, generator, device, batch_size: int, autocast: bool):
+def _batches(flat: np.ndarray, generator, device, batch_size: int, autocast: bool, size=None, scale=1.0):
     """Yield ``(start, uint8 images)`` per batch; the next batch is queued before the copy back."""
     import torch
 
     from .gan_training import to_uint8
 
+    kw = {}
+    if any_size(generator) and size is not None:
+        kw = {"size": size, "supersample": max(1, round(float(scale)))}
     use_amp = bool(autocast) and device.type == "cuda"
     generator.eval()
     with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
         for start in range(0, len(flat), batch_size):
             z = torch.from_numpy(flat[start : start + batch_size]).to(device, non_blocking=True)
-            yield start, to_uint8(generator(z))
+            yield start, to_uint8(generator(z, **kw))
 
 
 def tile_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -109,14 +160,6 @@ def read_latents(path) -> dict:
     return data
 
 
-def save_tile(path: Path, image: np.ndarray, compress_level: int = 1) -> None:
-    """One tile PNG, atomic, no timestamp chunks: byte-identical for identical pixels."""
-    from PIL import Image
-
-    with atomic_path(path, suffix=".png") as tmp:
-        Image.fromarray(image).save(tmp, format="PNG", compress_level=int(compress_level))
-
-
 def paint_cohort(
     latent_files,
     weights,
@@ -126,11 +169,16 @@ def paint_cohort(
     autocast: bool = True,
     compress_level: int = 1,
     writers: int = 2,
+    chrom1_height: int = 600,
+    chromatid_width: int = REFERENCE_CHROMATID_WIDTH,
 ) -> list[tuple[str, str, int, str]]:
     """Paint every present copy of every sample and chromosome; returns the manifest rows.
 
-    Tiles go to ``out_dir/{sample}/{chrom}.{copy}.png`` (copy counts from 1). PNGs are encoded in
-    a thread pool (zlib releases the GIL) while the generator paints the next batch.
+    Tiles go to ``out_dir/{sample}/{chrom}.{copy}.png`` (copy counts from 1). An any-size generator
+    paints each at its silhouette box (``tiles.tile_size``: the karyogram's ``chrom1_height`` and
+    ``chromatid_width``), once, unstretched; the picture keeps its painting-unit scale, so wider
+    chromatids (posters) get more detail, not a zoom. PNGs are encoded in a thread pool (zlib
+    releases the GIL) while the generator paints the next batch.
     """
     import torch
 
@@ -140,16 +188,23 @@ def paint_cohort(
     for f in files:
         check_dim(f["latents"].shape[-1], card["latent_dim"], f["path"], weights)
     out_dir = Path(out_dir)
+    whole = any_size(generator)
+    scale = int(chromatid_width) / REFERENCE_CHROMATID_WIDTH
+    if not whole:
+        log.info(
+            "%s paints %s px only: the karyogram stretches its tiles", card["arch"], generator.resolution
+        )
     rows, pending = [], deque()
     with ThreadPoolExecutor(max(1, int(writers))) as pool:
         for f in files:
             sample_idx, copy_idx = np.nonzero(f["copy_present"])
             flat = f["latents"][sample_idx, copy_idx]
             names = [(f["samples"][s], int(c) + 1) for s, c in zip(sample_idx, copy_idx)]
-            for start, images in _batches(flat, generator, device, batch_size, autocast):
+            size = tile_size(f["chrom"], chrom1_height, chromatid_width) if whole else None
+            for start, images in _batches(flat, generator, device, batch_size, autocast, size, scale):
                 for k, img in enumerate(images):
                     sample, copy = names[start + k]
-                    rel = f"{sample}/{f['chrom']}.{copy}.png"
+                    rel = tile_path(sample, f["chrom"], copy)
                     pending.append(pool.submit(save_tile, out_dir / rel, img, compress_level))
                     rows.append((sample, f["chrom"], copy, rel))
                 while len(pending) > 4 * batch_size:  # bound the memory held by queued tiles
@@ -159,8 +214,5 @@ def paint_cohort(
     order = {c: i for i, c in enumerate(f["chrom"] for f in files)}
     sample_order = {s: i for i, s in enumerate(dict.fromkeys(s for f in files for s in f["samples"]))}
     rows.sort(key=lambda r: (sample_order[r[0]], order[r[1]], r[2]))
-    write_text(
-        out_dir / "manifest.tsv",
-        "sample\tchrom\tcopy\tpath\n" + "".join(f"{s}\t{c}\t{k}\t{p}\n" for s, c, k, p in rows),
-    )
+    write_manifest(out_dir, rows)
     return rows

@@ -41,11 +41,13 @@ for _batch, _members in BATCHES.items():
             chrom1_height=config["karyogram"]["chrom1_height"],
             chromatid_width=config["karyogram"]["chromatid_width"],
             dpi=config["karyogram"]["dpi"],
+            paper=config["karyogram"]["paper"],
         shell:
             "python {params.script:q} --tiles {input.tiles:q} --sample {params.samples:q} --sex {params.sex:q}"
             " --chromosomes {params.chromosomes:q} --band-strength {params.band_strength:q} {params.title:q}"
             " {params.outline:q} --fit {params.fit:q} --chrom1-height {params.chrom1_height:q}"
-            " --chromatid-width {params.chromatid_width:q} --dpi {params.dpi:q} --png {output.png:q}"
+            " --chromatid-width {params.chromatid_width:q} --dpi {params.dpi:q} --paper={params.paper:q}"
+            " --png {output.png:q}"
             " --pdf {output.pdf:q} --layout {output.layout:q} --log {log:q}"
 
     batch_step_settings("karyogram", batch_rule("karyogram", _batch))

@@ -61,28 +61,27 @@ rule train_classifier:
         " --per-class {output.per_class:q} --threads {threads:q} --no-progress --log {log:q}"
 
 
-# --- generator (DCGAN / WGAN-GP); the bundled resources/models/generator.* came from this rule ---
+# --- generator: one per art style (DCGAN / WGAN-GP objectives; presets in gan_training.py) ---
+# The bundled resources/models/generator-{style}.* are copies of this rule's outputs.
 rule train_generator:
     input:
-        data=(
-            [config["train_generator"]["data"]]
-            if config["train_generator"]["data"] != "default"
-            else []
-        ),
+        data="results/datasets/{style}",
     output:
-        weights="results/models/generator.safetensors",
-        card="results/models/generator.json",
-        metrics="results/models/generator.train/metrics.jsonl",
+        weights="results/models/generator-{style}.safetensors",
+        card="results/models/generator-{style}.json",
+        metrics="results/models/generator-{style}.train/metrics.jsonl",
         plot=report(
-            "results/models/generator.train/losses.png",
+            "results/models/generator-{style}.train/losses.png",
             caption="../report/art_train_generator.rst",
             category="Models",
         ),
-        samples=directory("results/models/generator.train/samples"),
+        samples=directory("results/models/generator-{style}.train/samples"),
     log:
-        "logs/train_generator/generator.log",
+        "logs/train_generator/{style}.log",
     benchmark:
-        "benchmarks/train_generator/generator.tsv"
+        "benchmarks/train_generator/{style}.tsv"
+    wildcard_constraints:
+        style="|".join(map(re.escape, config["styles"])),
     conda:
         "../../envs/art.yaml"
     threads: 2
@@ -92,12 +91,13 @@ rule train_generator:
     params:
         script=script("train_generator"),
         preset=config["train_generator"]["preset"],
-        data=config["train_generator"]["data"],
+        max_minutes=config["train_generator"]["max_minutes"],
         overrides=[
             a
             for k, v in config["train_generator"]["overrides"].items()
             for a in ("--set", f"{k}={json.dumps(v)}")
         ],
     shell:
-        "python {params.script:q} --preset {params.preset:q} --data {params.data:q} {params.overrides:q}"
+        "python {params.script:q} --preset {params.preset:q} --data {input.data:q}"
+        " --max-minutes {params.max_minutes:q} {params.overrides:q}"
         " --out {output.weights:q} --threads {threads:q} --no-progress --log {log:q}"

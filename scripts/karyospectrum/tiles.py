@@ -1,0 +1,68 @@
+"""Tiles: one painting per sample x chromosome x copy, and the manifest that lists them.
+
+The one reader and writer of the tiles format: ``OUT/{sample}/{chrom}.{copy}.png`` (copies count
+from 1) and ``OUT/manifest.tsv`` (sample, chrom, copy, path relative to OUT). A tile is painted at
+its chromosome silhouette's own pixel size (see :func:`tile_size`), or at a fixed-resolution
+generator's size, which the karyogram then stretches.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .io import atomic_path, write_text
+
+MANIFEST_COLUMNS = ["sample", "chrom", "copy", "path"]
+
+
+def tile_path(sample: str, chrom: str, copy: int) -> str:
+    """Path of a tile relative to the tiles directory."""
+    return f"{sample}/{chrom}.{int(copy)}.png"
+
+
+def tile_size(chrom: str, chrom1_height: int, chromatid_width: int) -> tuple[int, int]:
+    """``(height, width)`` in pixels of ``chrom``'s silhouette box in the karyogram."""
+    from .ideogram import chrom_height
+
+    return chrom_height(chrom, int(chrom1_height)), int(chromatid_width)
+
+
+def save_tile(path: Path, image: np.ndarray, compress_level: int = 1) -> None:
+    """One tile PNG, atomic, no timestamp chunks: byte-identical for identical pixels."""
+    from PIL import Image
+
+    with atomic_path(path, suffix=".png") as tmp:
+        Image.fromarray(image).save(tmp, format="PNG", compress_level=int(compress_level))
+
+
+def write_manifest(tiles_dir, rows) -> None:
+    """Write a tiles directory's ``manifest.tsv`` from ``(sample, chrom, copy, path)`` rows, atomically."""
+    lines = "".join(f"{s}\t{c}\t{k}\t{p}\n" for s, c, k, p in rows)
+    write_text(Path(tiles_dir) / "manifest.tsv", "\t".join(MANIFEST_COLUMNS) + "\n" + lines)
+
+
+def read_manifest(tiles_dir) -> pd.DataFrame:
+    """The tiles directory's ``manifest.tsv`` (sample, chrom, copy, path relative to the directory)."""
+    path = Path(tiles_dir) / "manifest.tsv"
+    if not Path(tiles_dir).is_dir():
+        raise InputError(tiles_dir, "not a directory of tiles")
+    if not path.is_file():
+        raise InputError(path, "missing; a tiles directory holds manifest.tsv (sample, chrom, copy, path)")
+    try:
+        manifest = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise InputError(path, f"not a readable TSV ({str(err).splitlines()[0]})") from None
+    missing = [c for c in MANIFEST_COLUMNS if c not in manifest.columns]
+    if missing:
+        raise InputError(path, f"missing column(s) {', '.join(missing)}")
+    manifest["chrom"] = manifest["chrom"].str.removeprefix("chr")
+    bad_copy = ~manifest["copy"].str.fullmatch(r"\d+")
+    if bad_copy.any():
+        row = int(np.flatnonzero(bad_copy.to_numpy())[0]) + 2
+        raise InputError(path, f"line {row}: copy must be a non-negative integer")
+    manifest["copy"] = manifest["copy"].astype(int)
+    return manifest
