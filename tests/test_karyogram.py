@@ -420,7 +420,7 @@ def test_karyogram_rules_with_snakemake(tmp_path):
     config["karyogram"]["pedigree_truth"] = ""
     (work / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake = [PY, "-m", "snakemake", "-s", str(REPO / "workflow" / "Snakefile"), "--directory", str(work)]
-    rules = ["karyogram", "contact_sheet", "karyograms"]
+    rules = ["karyogram_c1_0", "contact_sheet", "karyograms"]  # one batch of the 4 samples
     cmd = [*snakemake, "--cores", "2", "--allowed-rules", *rules, "--", "karyograms"]
     r = subprocess.run(
         cmd,
@@ -443,8 +443,8 @@ def test_karyogram_rules_with_snakemake(tmp_path):
     }
     assert sex == {"F": ["X", "X"], "M": ["X", "Y"], "N": [], "O": ["X"]}
     assert (work / "results" / "contact_sheets" / "c1.png").is_file()
-    assert (work / "logs" / "karyogram" / "F.log").is_file()
-    assert (work / "benchmarks" / "karyogram" / "F.tsv").is_file()
+    assert (work / "logs" / "karyogram" / "c1.0.log").is_file()  # one log and benchmark per batch
+    assert (work / "benchmarks" / "karyogram" / "c1.0.tsv").is_file()
 
 
 def test_a_poster_fills_its_paper_at_its_dpi_with_tiles_painted_at_that_size(tmp_path):
