@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .gan_training import parse_value  # the one parser of --set values
 from .io import atomic_path, write_json, write_text
 
 log = logging.getLogger("karyospectrum.pix2pix")
@@ -43,7 +44,7 @@ _COMMON = dict(
 )
 
 PRESETS = {
-    # 2 shared CPU cores: 128 px, ngf 32 (fp16 weights ~21 MB); < 2 h by its time budget.
+    # 2 CPU cores: 128 px, ngf 32 (fp16 weights ~21 MB); < 2 h by its time budget.
     "cpu": dict(
         _COMMON, resolution=128, ngf=32, ndf=32, batch_size=4, epochs=200, pairs=1600, max_minutes=110.0
     ),
@@ -68,14 +69,6 @@ PRESETS = {
         n_segments=30,
     ),
 }
-
-
-def parse_value(text: str):
-    """``--set key=value`` values: JSON when it parses, else the string."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
 
 
 def parse_overrides(items) -> dict:
@@ -463,7 +456,8 @@ def layout_agreement(
     painted: np.ndarray, classes: np.ndarray, class_colours: np.ndarray, blur: float = 1.0
 ) -> float:
     """Layout faithfulness: recover each pixel's class from a painting (nearest class colour of the
-    style after a small Gaussian blur) and return the share that matches the input sketch."""
+    style after a small Gaussian blur) and return the share that matches the input sketch. The
+    paintings and class maps may be arrays or lists of tiles of different shapes."""
     from PIL import Image, ImageFilter
 
     from .sketch import nearest_class
@@ -472,7 +466,7 @@ def layout_agreement(
     for img, cls in zip(painted, classes):
         soft = np.asarray(Image.fromarray(img).filter(ImageFilter.GaussianBlur(blur)))
         hits += int(np.count_nonzero(nearest_class(soft, class_colours) == cls))
-    return hits / max(1, np.asarray(classes).size)
+    return hits / max(1, sum(np.asarray(c).size for c in classes))
 
 
 def _grid(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:
