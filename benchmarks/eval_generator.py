@@ -9,7 +9,9 @@ dataset), improved precision and recall (Kynkaanniemi et al. 2019, k=3, same fea
 path length (gan_training.PATH_LENGTH_NOTE), tiles/s painting 256x256 tiles (or the generator's
 fixed size) with ``--threads`` threads, and over 512 random latents the smallest distance between
 two tiles (mean absolute difference, 0-255; near-duplicates would be < 2) and how many of 12 hue
-bins are some tile's dominant hue. Samples of a generator larger than the reference crops are
+bins are some tile's dominant hue. "tiles per CPU-second" divides by the process's CPU time (all
+threads): on a shared machine it is what one free core would give (``--threads`` cores: at most that
+times ``--threads``). Samples of a generator larger than the reference crops are
 area-downsampled to their size. Prints a Markdown table.
 """
 
@@ -60,6 +62,9 @@ def main():
     )
     p.add_argument("--samples", type=int, default=2000)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--no-fid", action="store_true", help="skip the Inception metrics (FID, precision, recall)"
+    )
     args = p.parse_args()
 
     import numpy as np
@@ -71,20 +76,21 @@ def main():
     torch.set_num_threads(args.threads)
     h, w = (int(v) for v in args.resolution.lower().split("x"))
     cfg = resolve_config("cpu-cips", {"data": f"results/datasets/{args.style}", "resolution": [h, w]})
-    real = TrainingData(cfg, "/tmp").reference(args.samples, "cpu")
+    real = TrainingData(cfg, "/tmp").reference(2 if args.no_fid else args.samples, "cpu")
     print(
         f"style {args.style}: {len(real)} held-out crops at {h}x{w} vs {len(real)} samples per model; "
         f"{args.threads} threads, load average {os.getloadavg()[0]:.1f}\n"
     )
     print(
-        "| checkpoint | arch | FID | precision | recall | path length | tiles/s (px) | min tile distance | hue bins |"
+        "| checkpoint | arch | FID | precision | recall | path length | tiles/s (px) | tiles per CPU-second "
+        "| min tile distance | hue bins |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for ckpt in args.checkpoints:
         G, card = load_generator(ckpt)
         z = torch.randn(len(real), G.latent_dim, generator=torch.Generator().manual_seed(3)).numpy()
         size = (h, w) if any_size(G) else None
-        fake = paint(z, G, size=size)
+        fake = paint(z[: 2 if args.no_fid else None], G, size=size)
         if fake.shape[1:3] != (h, w):  # a fixed-size generator: area-downsample to the reference size
             fake = (
                 torch.nn.functional.adaptive_avg_pool2d(
@@ -96,22 +102,24 @@ def main():
                 .permute(0, 2, 3, 1)
                 .numpy()
             )
-        feats = inception_features(fake, "cpu")
-        fid = fid_from_features(real, feats)
-        prec, rec = precision_recall(real, feats, k=3)
+        fid = prec = rec = float("nan")
+        if not args.no_fid:
+            feats = inception_features(fake, "cpu")
+            fid = fid_from_features(real, feats)
+            prec, rec = precision_recall(real, feats, k=3)
         ppl = path_length(G, size=size)
         speed_size = (256, 256) if any_size(G) else tuple(G.resolution)
         zs = np.random.default_rng(1).standard_normal((64, G.latent_dim)).astype(np.float32)
         paint(zs[:4], G, size=speed_size if any_size(G) else None)
-        t0 = time.time()
+        t0, c0 = time.time(), time.process_time()
         paint(zs, G, size=speed_size if any_size(G) else None, batch_size=16)
-        tps = 64 / (time.time() - t0)
+        tps, cpu = 64 / (time.time() - t0), time.process_time() - c0
         variety = paint(
             np.random.default_rng(2).standard_normal((512, G.latent_dim)).astype(np.float32), G, size=size
         )
         print(
             f"| {ckpt} | {card['arch']} | {fid:.1f} | {prec:.3f} | {rec:.3f} | {ppl:.1f} | "
-            f"{tps:.1f} ({speed_size[0]}x{speed_size[1]}) | {min_pair_distance(variety):.1f} | "
+            f"{tps:.1f} ({speed_size[0]}x{speed_size[1]}) | {64 / cpu:.1f} | {min_pair_distance(variety):.1f} | "
             f"{hue_bins(variety)} of 12 |",
             flush=True,
         )

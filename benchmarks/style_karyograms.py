@@ -4,7 +4,7 @@
         --styles wallpaper abstract --out docs
 
 Paints the sample's chromosome copies with each style's generator at their silhouette size (as rule
-generate does), renders the karyogram (as rule karyogram does) and writes ``OUT/karyogram-{style}.png``
+generate does), renders the karyogram (as rule karyogram does) and writes ``OUT/karyogram-{style}.jpg``
 (downsized to ``--width``) and ``OUT/painting-{style}-16x9.png`` (one latent, 270x480, painted at
 that size: no resampling).
 """
@@ -55,7 +55,8 @@ def main():
                 images[(f["chrom"], int(c) + 1)] = Image.fromarray(paint(f["latents"][s, c], G, size=size))
         image, _ = render_karyogram(images, title=args.sample)
         h = round(image.height * args.width / image.width)
-        image.resize((args.width, h), Image.LANCZOS).save(out / f"karyogram-{name}.png", optimize=True)
+        small = image.resize((args.width, h), Image.LANCZOS)
+        small.save(out / f"karyogram-{name}.jpg", quality=90, optimize=True)  # < 500 KB for the README
         z = np.random.default_rng(8).standard_normal(G.latent_dim).astype(np.float32)
         wide = paint(z, G, size=(270, 480) if any_size(G) else None)
         Image.fromarray(wide).save(out / f"painting-{name}-16x9.png", optimize=True)
