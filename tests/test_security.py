@@ -113,7 +113,11 @@ def test_unsafe_chromosome_names_are_refused(work, chrom):
     [
         ("generator={'device': 'auto;id>PWNED'}", "generate.py", "auto;id>PWNED"),
         ("classifier={'device': 'cpu'}", "classify.py", "cpu"),
-        ("train_classifier={'extra_args': '--epochs 3 ;id>PWNED'}", "train_classifier.py", ";id>PWNED"),
+        (
+            "train_classifier={'data': 'crops', 'heldout': [], 'init': '', 'extra_args': '--epochs 3 ;id>PWNED'}",
+            "train_classifier.py",
+            ";id>PWNED",
+        ),
         (
             "train_generator={'overrides': {'epochs': '$(id>PWNED)'}}",
             "train_generator.py",
@@ -123,9 +127,13 @@ def test_unsafe_chromosome_names_are_refused(work, chrom):
     ],
 )
 def test_config_values_reach_commands_as_single_arguments(work, override, rule_script, payload):
-    targets = (
-        ["results/models/classifier.json", "results/models/generator-abstract.json"] if "train_" in override else []
-    )
+    targets = []
+    if "train_classifier" in override:
+        (work / "crops").mkdir()
+        (work / "crops/manifest.csv").write_text("path,chrom,cell_id\n")
+        targets = ["results/models/classifier.json"]
+    elif "train_generator" in override:
+        targets = ["results/models/generator-abstract.json"]  # a procedural style: no source files needed
     proc = snakemake(work, "-n", "-p", "--forceall", *targets, "--config", override)
     commands = [
         ln.split("Shell command: ", 1)[1] for ln in proc.stdout.splitlines() if "Shell command: " in ln
