@@ -5,6 +5,13 @@ import json
 
 PIX2PIX = config["pix2pix"]
 PIX2PIX_MODELS = PIX2PIX["models"]
+# Bundled styles live beside the workflow (like the generator's) when the working directory has no such folder.
+if (
+    PIX2PIX_MODELS != "results/models"
+    and not Path(PIX2PIX_MODELS).is_dir()
+    and (Path(workflow.basedir).parent / PIX2PIX_MODELS).is_dir()
+):
+    PIX2PIX_MODELS = str(Path(workflow.basedir).parent / PIX2PIX_MODELS)
 PIX2PIX_STYLES = list(PIX2PIX["styles"])
 
 
