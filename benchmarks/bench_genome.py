@@ -40,8 +40,14 @@ def make_vcf(path: Path, n_samples: int, n_variants: int, seed: int) -> Path:
         return path
     # length and rate chosen so msprime yields a bit more than n_variants sites
     sim = simulate_chromosome(
-        None, "1", length=2_000_000, seed=seed, n_unrelated=n_samples, population_size=10_000,
-        recombination_rate=1e-8, mutation_rate=n_variants * 1.3 / (4 * 10_000 * 2_000_000 * _harmonic(2 * n_samples)),
+        None,
+        "1",
+        length=2_000_000,
+        seed=seed,
+        n_unrelated=n_samples,
+        population_size=10_000,
+        recombination_rate=1e-8,
+        mutation_rate=n_variants * 1.3 / (4 * 10_000 * 2_000_000 * _harmonic(2 * n_samples)),
     )
     keep = slice(0, n_variants)
     sim.positions, sim.ref, sim.alt = sim.positions[keep], sim.ref[keep], sim.alt[keep]
@@ -60,7 +66,10 @@ def timed(cmd: list[str] | str, shell: bool = False) -> tuple[float, float]:
     t = time.perf_counter()
     proc = subprocess.run(
         ["/usr/bin/time", "-f", "%M", *(["bash", "-c", cmd] if shell else cmd)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     wall = time.perf_counter() - t
     if proc.returncode != 0:
@@ -72,15 +81,35 @@ def timed(cmd: list[str] | str, shell: bool = False) -> tuple[float, float]:
 def bench_file(vcf: Path, work: Path, label: str) -> dict:
     geno, lat = work / f"{label}.geno.npz", work / f"{label}.lat.npz"
     py = sys.executable
-    t_parse, rss_parse = timed([py, str(REPO / "scripts/parse_vcf.py"), "--vcf", str(vcf), "--chrom", "1",
-                                "--samples", _samples(vcf), "--out", str(geno)])
-    t_hash, rss_hash = timed([py, str(REPO / "scripts/hash_latents.py"), "--genotypes", str(geno), "--out", str(lat)])
+    t_parse, rss_parse = timed(
+        [
+            py,
+            str(REPO / "scripts/parse_vcf.py"),
+            "--vcf",
+            str(vcf),
+            "--chrom",
+            "1",
+            "--samples",
+            _samples(vcf),
+            "--out",
+            str(geno),
+        ]
+    )
+    t_hash, rss_hash = timed(
+        [py, str(REPO / "scripts/hash_latents.py"), "--genotypes", str(geno), "--out", str(lat)]
+    )
     t_query, _ = timed(f"bcftools query -f '[%GT\\t]\\n' {vcf} > /dev/null", shell=True)
     t_view, _ = timed(f"bcftools view -Ou {vcf} > /dev/null", shell=True)
     ours = t_parse + t_hash
     return {
-        "file": label, "ours_s": ours, "parse_s": t_parse, "hash_s": t_hash, "query_s": t_query,
-        "view_s": t_view, "ratio_query": ours / t_query, "ratio_view": ours / t_view,
+        "file": label,
+        "ours_s": ours,
+        "parse_s": t_parse,
+        "hash_s": t_hash,
+        "query_s": t_query,
+        "view_s": t_view,
+        "ratio_query": ours / t_query,
+        "ratio_view": ours / t_view,
         "rss_mb": max(rss_parse, rss_hash),
     }
 
@@ -96,10 +125,28 @@ def bench_dag(vcf: Path, work: Path, n_samples: int) -> tuple[float, int]:
     chroms = ",".join(f'"{c}"' for c in range(1, 23))
     t = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "genotypes", "latents", "-n", "--cores", "1", "--directory", str(work),
-         "--snakefile", str(REPO / "workflow/Snakefile"), "--configfile", str(REPO / "config/config.yaml"),
-         "--config", f"samples={sheet}", f"chromosomes=[{chroms}]",],
-        capture_output=True, text=True, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "genotypes",
+            "latents",
+            "-n",
+            "--cores",
+            "1",
+            "--directory",
+            str(work),
+            "--snakefile",
+            str(REPO / "workflow/Snakefile"),
+            "--configfile",
+            str(REPO / "config/config.yaml"),
+            "--config",
+            f"samples={sheet}",
+            f"chromosomes=[{chroms}]",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     wall = time.perf_counter() - t
     if proc.returncode != 0:
@@ -120,17 +167,35 @@ def bench_plain(vcf_gz: Path, work: Path) -> None:
     mb = plain.stat().st_size / 1e6
     py = sys.executable
     out = work / "prepared.vcf.gz"
-    t_prep, rss_prep = timed([py, str(REPO / "scripts/prepare_vcf.py"), "--vcf", str(plain), "--out", str(out)])
-    t_parse, _ = timed([py, str(REPO / "scripts/parse_vcf.py"), "--vcf", str(out), "--chrom", "1",
-                        "--samples", _samples(vcf_gz), "--out", str(work / "plain.geno.npz")])
+    t_prep, rss_prep = timed(
+        [py, str(REPO / "scripts/prepare_vcf.py"), "--vcf", str(plain), "--out", str(out)]
+    )
+    t_parse, _ = timed(
+        [
+            py,
+            str(REPO / "scripts/parse_vcf.py"),
+            "--vcf",
+            str(out),
+            "--chrom",
+            "1",
+            "--samples",
+            _samples(vcf_gz),
+            "--out",
+            str(work / "plain.geno.npz"),
+        ]
+    )
     by_hand = None
     if shutil.which("bgzip") and shutil.which("tabix"):
         gz = work / "by_hand.vcf.gz"
         by_hand, _ = timed(f"bgzip -c {plain} > {gz} && tabix -f -p vcf {gz}", shell=True)
     print(f"plain-text VCF, {mb:.0f} MB ({vcf_gz.name.removesuffix('.vcf.gz')}):")
-    print(f"  prepare_vcf (text -> indexed BGZF, once): {t_prep:7.2f} s  ({mb / t_prep:.0f} MB/s, peak RSS {rss_prep:.0f} MB,"
-          f" copy {out.stat().st_size / 1e6:.0f} MB)")
-    print(f"  parse_vcf on the copy (one chromosome):   {t_parse:7.2f} s  -> prepare adds {100 * t_prep / t_parse:.0f}%")
+    print(
+        f"  prepare_vcf (text -> indexed BGZF, once): {t_prep:7.2f} s  ({mb / t_prep:.0f} MB/s, peak RSS {rss_prep:.0f} MB,"
+        f" copy {out.stat().st_size / 1e6:.0f} MB)"
+    )
+    print(
+        f"  parse_vcf on the copy (one chromosome):   {t_parse:7.2f} s  -> prepare adds {100 * t_prep / t_parse:.0f}%"
+    )
     if by_hand is not None:
         print(f"  bgzip -c | tabix by hand (for scale):     {by_hand:7.2f} s")
 
@@ -155,11 +220,15 @@ def main() -> None:
     for i, (n_s, n_v) in enumerate(sizes):
         vcf = make_vcf(work / f"sim_{n_s}x{n_v}.vcf.gz", n_s, n_v, seed=11 + i)
         rows.append(bench_file(vcf, work, f"{n_v // 1000}k variants x {n_s} samples"))
-    print(f"{'file':32s} {'ours (s)':>9s} {'parse':>7s} {'hash':>7s} {'bcftools query':>15s} {'bcftools view -Ou':>18s} "
-          f"{'ours/query':>10s} {'ours/view':>10s} {'peak RSS':>9s}")
+    print(
+        f"{'file':32s} {'ours (s)':>9s} {'parse':>7s} {'hash':>7s} {'bcftools query':>15s} {'bcftools view -Ou':>18s} "
+        f"{'ours/query':>10s} {'ours/view':>10s} {'peak RSS':>9s}"
+    )
     for r in rows:
-        print(f"{r['file']:32s} {r['ours_s']:9.2f} {r['parse_s']:7.2f} {r['hash_s']:7.2f} {r['query_s']:15.2f} "
-              f"{r['view_s']:18.2f} {r['ratio_query']:10.2f} {r['ratio_view']:10.2f} {r['rss_mb']:7.0f} MB")
+        print(
+            f"{r['file']:32s} {r['ours_s']:9.2f} {r['parse_s']:7.2f} {r['hash_s']:7.2f} {r['query_s']:15.2f} "
+            f"{r['view_s']:18.2f} {r['ratio_query']:10.2f} {r['ratio_view']:10.2f} {r['rss_mb']:7.0f} MB"
+        )
     n_dag = sizes[0][0]
     wall, jobs = bench_dag(work / f"sim_{sizes[0][0]}x{sizes[0][1]}.vcf.gz", work, n_dag)
     print(f"snakemake -n, {n_dag} samples x 22 chromosomes (one VCF): {wall:.1f} s, {jobs} jobs")

@@ -28,11 +28,24 @@ pytestmark = pytest.mark.skipif(not slurm_idle(), reason="no SLURM cluster answe
 
 # site settings of the local test cluster, on top of the repository's profile
 LOCAL = [
-    "--workflow-profile", "workflow/profiles/slurm",
-    "--default-resources", "slurm_partition=debug", "mem_mb=400", "runtime=10", "cpus_per_task=1",
-    "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
-    "--latency-wait", "5", "--jobs", "4",
-    "--group-components", "genome=2", "reports=2",  # a 2-CPU node: at most 2 grouped jobs side by side
+    "--workflow-profile",
+    "workflow/profiles/slurm",
+    "--default-resources",
+    "slurm_partition=debug",
+    "mem_mb=400",
+    "runtime=10",
+    "cpus_per_task=1",
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+    "--latency-wait",
+    "5",
+    "--jobs",
+    "4",
+    "--group-components",
+    "genome=2",
+    "reports=2",  # a 2-CPU node: at most 2 grouped jobs side by side
 ]
 # ... and for the whole default target: one partition, a node with 8 GB (generate fits in 2 GB for the example)
 LOCAL_ALL = [
@@ -58,7 +71,9 @@ def test_latents_through_real_slurm(tmp_path):
     for chrom in ("20", "21", "X"):
         assert (work / f"results/latents/example/{chrom}.npz").exists()
     # the jobs really went through SLURM
-    assert re.search(r"SLURM run ID|SLURM jobid|submitted with SLURM", proc.stdout + proc.stderr, re.I), proc.stderr[-2000:]
+    assert re.search(r"SLURM run ID|SLURM jobid|submitted with SLURM", proc.stdout + proc.stderr, re.I), (
+        proc.stderr[-2000:]
+    )
 
 
 def test_batched_default_target_through_real_slurm(tmp_path):

@@ -32,9 +32,13 @@ CONDA_NAMES = {
 def snakemake(*args, cwd=REPO, check=True):
     # the rules call `python`: make it this interpreter, as an activated venv would
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True, env=env
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 
@@ -132,7 +136,9 @@ def test_env_versions_match_requirements():
         _, pkgs = env_packages(env)
         for name, version in pkgs.items():
             if name in req and name != "python":
-                assert version == req[name], f"{env.name}: {name}={version} but requirements.txt has {req[name]}"
+                assert version == req[name], (
+                    f"{env.name}: {name}={version} but requirements.txt has {req[name]}"
+                )
 
 
 def test_dry_run_lint_and_clean_dag_output(tmp_path):
@@ -153,14 +159,26 @@ def test_dry_run_lint_and_clean_dag_output(tmp_path):
 
 
 def test_ruff_clean():
-    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "scripts", "tests", "benchmarks"], cwd=REPO,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "scripts", "tests", "benchmarks"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_ruff_format_clean():
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "."], cwd=REPO, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_snakefmt_clean():
-    proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "workflow"], cwd=REPO, capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", "workflow"], cwd=REPO, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -337,7 +355,13 @@ def test_sheet_sample_missing_from_vcf_fails_clearly(genome_run, tmp_path):
     vcf = genome_run / "resources/example/cohort.vcf.gz"
     sheet.write_text(f"sample\tcohort\tvcf\nFAM1_father\tother\t{vcf}\nNOBODY\tother\t{vcf}\n")
     proc = snakemake(
-        "results/genotypes/other/21.npz", "--cores", "1", "--config", f"samples={sheet}", cwd=genome_run, check=False
+        "results/genotypes/other/21.npz",
+        "--cores",
+        "1",
+        "--config",
+        f"samples={sheet}",
+        cwd=genome_run,
+        check=False,
     )
     assert proc.returncode != 0
     log = (genome_run / "logs/parse_vcf/other/21.log").read_text()

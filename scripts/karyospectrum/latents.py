@@ -38,7 +38,10 @@ def variant_seeds(variant_keys, key: str) -> np.ndarray:
     """uint64 seed per variant key: keyed BLAKE2b, so another key gives unrelated projections."""
     k = hashlib.blake2b(key.encode(), digest_size=32, person=b"karyo-key").digest()
     return np.fromiter(
-        (int.from_bytes(hashlib.blake2b(str(v).encode(), key=k, digest_size=8).digest(), "little") for v in variant_keys),
+        (
+            int.from_bytes(hashlib.blake2b(str(v).encode(), key=k, digest_size=8).digest(), "little")
+            for v in variant_keys
+        ),
         dtype=np.uint64,
         count=len(variant_keys),
     )
@@ -82,9 +85,13 @@ class LatentSettings:
 
     def check(self) -> None:
         if self.centering not in CENTERINGS:
-            raise InputError(None, f"latent centering must be one of {', '.join(CENTERINGS)}, not {self.centering!r}")
+            raise InputError(
+                None, f"latent centering must be one of {', '.join(CENTERINGS)}, not {self.centering!r}"
+            )
         if self.centering == "af_table" and not self.af_table:
-            raise InputError(None, "latent centering 'af_table' needs an allele-frequency table (latent.af_table)")
+            raise InputError(
+                None, "latent centering 'af_table' needs an allele-frequency table (latent.af_table)"
+            )
         if self.dim < 2:
             raise InputError(None, f"latent dim must be >= 2, not {self.dim}")
 
@@ -141,9 +148,13 @@ def read_af_table(path: str | Path, chrom: str) -> dict[str, float]:
     import pandas as pd
 
     try:
-        df = pd.read_csv(path, sep="\t", dtype={"variant_key": str, "af": float}, usecols=["variant_key", "af"])
+        df = pd.read_csv(
+            path, sep="\t", dtype={"variant_key": str, "af": float}, usecols=["variant_key", "af"]
+        )
     except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-        raise InputError(path, f"cannot read the allele-frequency table ({str(err).splitlines()[0]})") from None
+        raise InputError(
+            path, f"cannot read the allele-frequency table ({str(err).splitlines()[0]})"
+        ) from None
     if df["af"].isna().any() or ((df["af"] < 0) | (df["af"] > 1)).any():
         raise InputError(path, "allele frequencies must be numbers in [0, 1]")
     df = df[df["variant_key"].str.startswith(f"{chrom}:")]
@@ -317,7 +328,9 @@ def kinship_sketch(latents: list[Latents], recenter: bool = True) -> tuple[list[
     weight = np.zeros_like(total)
     for lat in latents:
         if lat.samples != samples:
-            raise InputError(None, f"chromosome {lat.chrom}: latents list other samples than chromosome {latents[0].chrom}")
+            raise InputError(
+                None, f"chromosome {lat.chrom}: latents list other samples than chromosome {latents[0].chrom}"
+            )
         if lat.n_variants == 0:
             continue
         both = (lat.copy_present.any(axis=1)[:, None] & lat.copy_present.any(axis=1)[None, :]).astype(float)

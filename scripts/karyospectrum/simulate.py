@@ -153,7 +153,9 @@ def simulate_chromosome(
         miss = rng.random(haplotypes.shape[:2]) < missing_rate
         haplotypes[miss, 0] = -1
         haplotypes[miss & (ploidy == 2)[None, :], 1] = -1
-    return SimulatedChromosome(chrom, length, np.asarray(positions, dtype=np.int64), refs, alts, haplotypes, ploidy)
+    return SimulatedChromosome(
+        chrom, length, np.asarray(positions, dtype=np.int64), refs, alts, haplotypes, ploidy
+    )
 
 
 def _depth(p: Person, people: list[Person]) -> int:
