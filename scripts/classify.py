@@ -13,13 +13,9 @@ Writes a TSV (path or box, pred, prob, top3[, expected]) and optionally a sorted
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from karyospectrum.cli import log, run, setup_logging  # noqa: E402
-from karyospectrum.legibility import BatchSettings as D  # noqa: E402
+from karyospectrum.cli import log, run, setup_logging
+from karyospectrum.legibility import BatchSettings as D
 
 
 def parse_args(argv):

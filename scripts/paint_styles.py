@@ -13,14 +13,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from karyospectrum.cli import run, setup_logging  # noqa: E402
-from karyospectrum.pix2pix import PaintSettings  # noqa: E402
+from karyospectrum.cli import run, setup_logging
+from karyospectrum.pix2pix import PaintSettings
 
 log = logging.getLogger("karyospectrum.paint_styles")
 

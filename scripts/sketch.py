@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from karyospectrum.cli import run, setup_logging  # noqa: E402
-from karyospectrum.sketch import SketchSettings, sketch_cohort  # noqa: E402
+from karyospectrum.cli import run, setup_logging
+from karyospectrum.sketch import SketchSettings, sketch_cohort
 
 log = logging.getLogger("karyospectrum.sketch")
 

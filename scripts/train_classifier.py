@@ -13,13 +13,10 @@ import json
 import shlex
 import sys
 from dataclasses import fields
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from karyospectrum import classifier as C  # noqa: E402
-from karyospectrum.cli import run, setup_logging  # noqa: E402
-from karyospectrum.errors import InputError  # noqa: E402
+from karyospectrum import classifier as C
+from karyospectrum.cli import run, setup_logging
+from karyospectrum.errors import InputError
 
 # Recipe fields that get a command-line flag (others: --set key=json).
 FLAGS = ("arch", "size", "epochs", "batch", "optimizer", "lr", "weight_decay", "max_minutes", "ema", "seed")

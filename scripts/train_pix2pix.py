@@ -15,11 +15,8 @@ import json
 import logging
 import shlex
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from karyospectrum.cli import run, setup_logging  # noqa: E402
+from karyospectrum.cli import run, setup_logging
 
 log = logging.getLogger("karyospectrum.train_pix2pix")
 
