@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 from karyospectrum.checkpoints import card_path, save_checkpoint
-from karyospectrum.cli import InputError
+from karyospectrum.errors import InputError
 from karyospectrum.gan_training import GANTrainer, resolve_config, train
 from karyospectrum.networks import define_G, generator_from_checkpoint, init_weights
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 from karyospectrum import AUTOSOMES
-from karyospectrum.cli import InputError
+from karyospectrum.errors import InputError
 from karyospectrum.genotypes import Chunk, GenotypeFile, ParseOptions, read_chromosome, write_genotypes
 from karyospectrum.latents import (
     DEFAULT_KEY,
@@ -35,7 +35,12 @@ def families(n: int) -> list[Person]:
     out = []
     for f in range(n):
         pa, ma = f"F{f}_pa", f"F{f}_ma"
-        out += [Person(pa, "M"), Person(ma, "F"), Person(f"F{f}_k1", "F", pa, ma), Person(f"F{f}_k2", "M", pa, ma)]
+        out += [
+            Person(pa, "M"),
+            Person(ma, "F"),
+            Person(f"F{f}_k1", "F", pa, ma),
+            Person(f"F{f}_k2", "M", pa, ma),
+        ]
     return out
 
 
@@ -76,7 +81,10 @@ def perturbed(cohort, name: str, fn) -> dict:
     for c in CHROMS:
         path = cohort["tmp"] / f"{name}_{c}.npz"
         with GenotypeFile(cohort["geno"][c]) as g:
-            chunks = [Chunk(ch.positions, ch.variant_keys, fn(ch.haplotypes.copy(), rng), ch.phased) for ch in g.chunks()]
+            chunks = [
+                Chunk(ch.positions, ch.variant_keys, fn(ch.haplotypes.copy(), rng), ch.phased)
+                for ch in g.chunks()
+            ]
             write_genotypes(path, c, g.samples, iter(chunks), collections.Counter())
         out[c] = path
     return out
@@ -120,10 +128,25 @@ def test_thread_counts_give_identical_files(cohort, tmp_path):
     outs = []
     for threads in ("1", "2"):
         out = tmp_path / f"lat{threads}.npz"
-        env = {**os.environ, "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        env = {
+            **os.environ,
+            "OMP_NUM_THREADS": threads,
+            "OPENBLAS_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+        }
         subprocess.run(
-            [sys.executable, "scripts/hash_latents.py", "--genotypes", str(cohort["geno"]["1"]), "--out", str(out)],
-            check=True, env=env, capture_output=True, cwd=REPO,
+            [
+                sys.executable,
+                "scripts/hash_latents.py",
+                "--genotypes",
+                str(cohort["geno"]["1"]),
+                "--out",
+                str(out),
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
+            cwd=REPO,
         )
         outs.append(load_latents(out).latents.tobytes())
     assert outs[0] == outs[1]
@@ -242,7 +265,9 @@ def test_single_genome_vcf_with_af_table(cohort, tmp_path):
     for chrom in ("1", "3"):
         counts = collections.Counter()
         path = tmp_path / f"single_{chrom}.npz"
-        write_genotypes(path, chrom, ["F0_k1"], read_chromosome(single, chrom, ["F0_k1"], ParseOptions(), counts), counts)
+        write_genotypes(
+            path, chrom, ["F0_k1"], read_chromosome(single, chrom, ["F0_k1"], ParseOptions(), counts), counts
+        )
         with GenotypeFile(path) as g:
             assert not g.phased
             lat = hash_genotypes(g, LatentSettings(centering="af_table", af_table=str(af)))
@@ -273,8 +298,17 @@ def test_bad_genotype_file_is_one_line(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
     proc = subprocess.run(
-        [sys.executable, "scripts/hash_latents.py", "--genotypes", str(bad), "--out", str(tmp_path / "o.npz")],
-        capture_output=True, text=True, cwd=REPO,
+        [
+            sys.executable,
+            "scripts/hash_latents.py",
+            "--genotypes",
+            str(bad),
+            "--out",
+            str(tmp_path / "o.npz"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "bad.npz" in proc.stderr
     assert not (tmp_path / "o.npz").exists()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .cli import InputError
+from .errors import InputError
 from .io import atomic_path, write_json
 
 
