@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
-from .cli import InputError, log
+from .cli import log
+from .errors import InputError
 
 T = TypeVar("T")
 

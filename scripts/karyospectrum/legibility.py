@@ -16,7 +16,7 @@ import numpy as np
 
 from . import CHROMOSOMES
 from .batches import per_sample
-from .cli import InputError
+from .errors import InputError
 from .io import write_text
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
