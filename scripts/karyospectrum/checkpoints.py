@@ -87,3 +87,14 @@ def load_into(model, state: dict, path: str | Path) -> None:
             f"{len(wrong)} mis-shaped tensors; first: {detail})",
         )
     model.load_state_dict(state)
+
+
+def check_resume_config(path, saved: dict, current: dict, keep) -> None:
+    """A training resumes only with the config it was started with (keys in `keep` may change)."""
+    old = {k: v for k, v in saved.items() if k not in keep}
+    new = {k: v for k, v in current.items() if k not in keep}
+    if old != new:
+        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        raise InputError(
+            path, f"resume state was trained with another config (differs in: {', '.join(diff)})"
+        )

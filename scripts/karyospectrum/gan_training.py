@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoints import check_resume_config
 from .errors import InputError
 from .io import atomic_path, write_json, write_text
 
@@ -520,13 +521,7 @@ class GANTrainer:
 
     def load_state_dict(self, state: dict, path) -> None:
         keep = ("epochs", "fid_every", "workers", "max_minutes", "amp", "fid_samples", "fid_samples_progress")
-        old = {k: v for k, v in state["config"].items() if k not in keep}
-        new = {k: v for k, v in self.cfg.items() if k not in keep}
-        if old != new:
-            diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            raise InputError(
-                path, f"resume state was trained with another config (differs in: {', '.join(diff)})"
-            )
+        check_resume_config(path, state["config"], self.cfg, keep)
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.G_ema.load_state_dict(state["G_ema"])

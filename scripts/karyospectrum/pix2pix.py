@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoints import check_resume_config
 from .errors import InputError
 from .gan_training import parse_value  # the one parser of --set values
 from .io import atomic_path, write_json, write_text
@@ -401,13 +402,7 @@ class Pix2PixTrainer:
 
     def load_state_dict(self, state: dict, path) -> None:
         keep = ("epochs", "max_minutes", "fid_pairs")  # may change between a run and its resume
-        old = {k: v for k, v in state["config"].items() if k not in keep}
-        new = {k: v for k, v in self.cfg.items() if k not in keep}
-        if old != new:
-            diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            raise InputError(
-                path, f"resume state was trained with another config (differs in: {', '.join(diff)})"
-            )
+        check_resume_config(path, state["config"], self.cfg, keep)
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.opt_g.load_state_dict(state["opt_g"])
