@@ -34,25 +34,24 @@ def main():
     import torch
     from karyospectrum import CHROMOSOMES
     from karyospectrum.karyogram import Style, render_karyogram
-    from karyospectrum.painting import any_size, load_generator, paint, read_latents, style_checkpoint
+    from karyospectrum.latents import load_latents
+    from karyospectrum.painting import any_size, load_generator, paint, style_checkpoint
     from karyospectrum.tiles import tile_size
     from PIL import Image
 
     torch.set_num_threads(args.threads)
     style = Style()
-    files = [read_latents(Path(args.latents) / f"{c}.npz") for c in CHROMOSOMES]
+    files = [load_latents(Path(args.latents) / f"{c}.npz") for c in CHROMOSOMES]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name in args.styles:
         G, _ = load_generator(style_checkpoint(name, "", args.models_dir))
         images = {}
         for f in files:
-            s = f["samples"].index(args.sample)
-            for c in np.flatnonzero(f["copy_present"][s]):
-                size = (
-                    tile_size(f["chrom"], style.chrom1_height, style.chromatid_width) if any_size(G) else None
-                )
-                images[(f["chrom"], int(c) + 1)] = Image.fromarray(paint(f["latents"][s, c], G, size=size))
+            s = f.samples.index(args.sample)
+            for c in np.flatnonzero(f.copy_present[s]):
+                size = tile_size(f.chrom, style.chrom1_height, style.chromatid_width) if any_size(G) else None
+                images[(f.chrom, int(c) + 1)] = Image.fromarray(paint(f.latents[s, c], G, size=size))
         image, _ = render_karyogram(images, title=args.sample)
         h = round(image.height * args.width / image.width)
         small = image.resize((args.width, h), Image.LANCZOS)

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from karyospectrum.cli import run, setup_logging  # noqa: E402
+from karyospectrum.cli import run, setup_logging
+from karyospectrum.karyogram import Style
+from karyospectrum.painting import DEFAULT_STYLE, MODELS_DIR
 
 log = logging.getLogger("karyospectrum.generate")
 
@@ -26,13 +24,17 @@ log = logging.getLogger("karyospectrum.generate")
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--latents", nargs="+", required=True, help="latents .npz files (one per chromosome)")
-    p.add_argument("--style", default="wallpaper", help="bundled style: resources/models/generator-STYLE")
+    p.add_argument("--style", default=DEFAULT_STYLE, help=f"bundled style: {MODELS_DIR}/generator-STYLE")
     p.add_argument(
         "--checkpoint", default="", help="generator .safetensors (card beside it); wins over --style"
     )
-    p.add_argument("--models-dir", default="resources/models", help="where the bundled styles are")
-    p.add_argument("--chrom1-height", type=int, default=600, help="tile height of chromosome 1 (px)")
-    p.add_argument("--chromatid-width", type=int, default=56, help="tile width of one copy (px)")
+    p.add_argument("--models-dir", default=MODELS_DIR, help="where the bundled styles are")
+    p.add_argument(
+        "--chrom1-height", type=int, default=Style.chrom1_height, help="tile height of chromosome 1 (px)"
+    )
+    p.add_argument(
+        "--chromatid-width", type=int, default=Style.chromatid_width, help="tile width of one copy (px)"
+    )
     p.add_argument("--out", required=True, help="output folder of tiles")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda")
@@ -54,10 +56,9 @@ def main(argv=None):
     set_threads(args.threads)
     device = pick_device(args.device)
     t0 = time.time()
-    checkpoint = style_checkpoint(args.style, args.checkpoint, args.models_dir)
     rows = paint_cohort(
         args.latents,
-        checkpoint,
+        style_checkpoint(args.style, args.checkpoint, args.models_dir),
         args.out,
         device=device,
         batch_size=args.batch_size,
@@ -68,14 +69,8 @@ def main(argv=None):
         chromatid_width=args.chromatid_width,
     )
     dt = time.time() - t0
-    log.info(
-        "painted %d tiles into %s in %.1fs (%.1f tiles/s, %s)",
-        len(rows),
-        args.out,
-        dt,
-        len(rows) / max(dt, 1e-9),
-        device,
-    )
+    rate = len(rows) / max(dt, 1e-9)
+    log.info("painted %d tiles into %s in %.1fs (%.1f tiles/s, %s)", len(rows), args.out, dt, rate, device)
     return 0
 
 

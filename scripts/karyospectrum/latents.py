@@ -126,21 +126,57 @@ class Latents:
         )
 
 
-def load_latents(path: str | Path) -> Latents:
+# what hash_latents writes beside ``latents`` and ``samples``
+_METADATA = ("copy_present", "chrom", "n_variants", "key_id", "centering", "alpha")
+
+
+def load_latents(path: str | Path, metadata: bool = True) -> Latents:
+    """A latents file (written by ``Latents.save``), checked: ``latents`` [samples, copies, dim],
+    finite, ``copy_present`` of shape [samples, copies], sample ids that can name a tile folder.
+
+    ``metadata=False`` also reads a file of only ``latents`` and ``samples`` (painting needs no more):
+    every copy present, ``chrom`` from the file name, and the hash_latents metadata left empty.
+    """
+    path = Path(path)
+    data = _read_npz(path)
+    for key in ("latents", "samples") + (_METADATA if metadata else ()):
+        if key not in data:
+            raise InputError(path, f"latents file has no {key!r} array")
+    lat = data["latents"]
+    samples = [str(s) for s in data["samples"]]
+    if lat.ndim != 3 or lat.shape[0] != len(samples):
+        raise InputError(path, f"latents must be [samples, copies, dim]; got shape {tuple(lat.shape)}")
+    if not np.isfinite(lat).all():
+        raise InputError(path, "latents contain NaN or infinite values")
+    present = data.get("copy_present", np.ones(lat.shape[:2], bool))
+    if present.shape != lat.shape[:2]:
+        raise InputError(path, f"copy_present shape {present.shape} does not match latents {lat.shape[:2]}")
+    for s in samples:
+        if not s or "/" in s or s in (".", ".."):
+            raise InputError(path, f"sample id {s!r} cannot name a tile folder")
+    try:
+        return Latents(
+            samples=samples,
+            latents=lat,
+            copy_present=present.astype(bool),
+            n_variants=int(data.get("n_variants", 0)),
+            chrom=str(data["chrom"]) if "chrom" in data else path.stem,
+            key_id=str(data.get("key_id", "")),
+            centering=str(data.get("centering", "")),
+            alpha=float(data.get("alpha", np.nan)),
+        )
+    except (TypeError, ValueError) as err:
+        raise InputError(path, f"not a latents file of hash_latents ({err})") from None
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    if not path.exists():
+        raise InputError(path, "latents file not found")
     try:
         with np.load(path, allow_pickle=False) as z:
-            return Latents(
-                samples=[str(s) for s in z["samples"]],
-                latents=z["latents"],
-                copy_present=z["copy_present"],
-                n_variants=int(z["n_variants"]),
-                chrom=str(z["chrom"]),
-                key_id=str(z["key_id"]),
-                centering=str(z["centering"]),
-                alpha=float(z["alpha"]),
-            )
-    except (OSError, KeyError, ValueError) as err:
-        raise InputError(path, f"not a latents file of hash_latents ({err})") from None
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, EOFError) as err:
+        raise InputError(path, f"not a readable .npz latents file ({err})") from err
 
 
 def read_af_table(path: str | Path, chrom: str) -> dict[str, float]:
@@ -166,9 +202,7 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
     settings.check()
     dim = settings.dim
     n_s = len(genotypes.samples)
-    phased = genotypes.phased
-    copies = 2 if phased else 1
-    c = 1 if phased else 2  # allele copies behind one call: a haplotype, or a diploid dosage
+    copies = 2 if genotypes.phased else 1
     acc = np.zeros((n_s * copies, dim), dtype=np.float64)
     sq = np.zeros(n_s * copies, dtype=np.float64)  # sum of squared projections (uncentred scale)
     present = np.zeros((n_s, copies), dtype=bool)
@@ -177,62 +211,14 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
     var_sum = 0.0
     n_used = 0
     for chunk in genotypes.chunks():
-        h = chunk.haplotypes
-        if phased:
-            calls = h.transpose(1, 2, 0).reshape(n_s * 2, -1)  # [samples*copies, sites]
-            present |= np.count_nonzero(h >= 0, axis=0) > 0
-        else:
-            calls = chunk.dosage.T
-            present[:, 0] |= np.count_nonzero(calls >= 0, axis=1) > 0
-        p, keep = _frequencies(chunk, settings, table, seen_table_keys)
-        if not keep.any():
-            continue
-        idx = np.flatnonzero(keep)
-        w = site_weights(p[idx], settings.alpha) if settings.centering != "none" else np.ones(len(idx))
-        r = projections(variant_seeds(chunk.variant_keys[idx], settings.key), dim)
-        q = quantize(w[:, None] * r)
-        var_sum += float(np.sum(c * p[idx] * (1 - p[idx]) * w**2))
-        n_used += len(idx)
-        # float32 is exact while every partial sum stays below EXACT_F32; "none" needs float64 for sq
-        dtype = np.float64 if settings.centering == "none" else np.float32
-        qmax = max(float(np.abs(q).max(initial=0.0)), 1.0)
-        block = int(max(1, min(BLOCK, EXACT_F32 // (2 * qmax))))
-        q32 = q.astype(dtype)
-        complete = not (h[idx] < 0).any()  # no missing call and no haploid copy in this chunk
-        for b in range(0, len(idx), block):
-            sl = slice(b, b + block)
-            x = calls[:, idx[sl]]
-            xv = np.where(x >= 0, x, 0).astype(dtype)
-            acc += xv @ q32[sl]
-            if settings.centering != "none":
-                # expected allele count of each call: (present copies) x p; missing calls add 0
-                v = quantize(p[idx[sl]][:, None] * q[sl])
-                if complete:  # every call has all its copies: the same count for everyone
-                    acc -= c * v.sum(axis=0)
-                else:
-                    acc -= _copies_called(h[idx[sl]], phased).astype(dtype) @ v.astype(dtype)
-            else:
-                sq += xv**2 @ (q[sl] ** 2).sum(axis=1)
+        var, n = _hash_chunk(chunk, genotypes.phased, settings, table, seen_table_keys, acc, sq, present)
+        var_sum += var
+        n_used += n
     if table is not None:
-        # table sites that the VCF does not list are taken as homozygous reference (x = 0)
-        absent = sorted(set(table) - seen_table_keys)
-        pa = np.array([table[k] for k in absent], dtype=np.float64)
-        ok = (np.minimum(pa, 1 - pa) >= max(settings.min_af, 1e-12)) if len(absent) else np.zeros(0, bool)
-        if ok.any():
-            ka = [absent[i] for i in np.flatnonzero(ok)]
-            pa = pa[ok]
-            w = site_weights(pa, settings.alpha)
-            q = quantize(w[:, None] * projections(variant_seeds(ka, settings.key), dim))
-            v = quantize(pa[:, None] * q).sum(axis=0)
-            ploidy = np.repeat(np.ones(n_s), 2) if phased else genotypes.ploidy.astype(np.float64)
-            acc -= ploidy[:, None] * v[None, :]
-            var_sum += float(np.sum(c * pa * (1 - pa) * w**2))
-            n_used += len(ka)
-    if settings.centering == "none":
-        scale = np.sqrt(np.where(sq > 0, sq / dim, 1.0))[:, None]
-    else:
-        scale = np.sqrt(var_sum) if var_sum > 0 else 1.0
-    z = (acc / scale).reshape(n_s, copies, dim).astype(np.float32)
+        var, n = _hash_absent_table_sites(table, seen_table_keys, genotypes, settings, acc)
+        var_sum += var
+        n_used += n
+    z = (acc / _scale(sq, var_sum, settings)).reshape(n_s, copies, dim).astype(np.float32)
     if n_used == 0:
         present[:] = False
     z[~present] = 0.0
@@ -246,6 +232,81 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
         centering=settings.centering,
         alpha=settings.alpha,
     )
+
+
+def _hash_chunk(chunk, phased: bool, settings: LatentSettings, table, seen: set, acc, sq, present):
+    """Add one chunk's sites into ``acc`` (and ``sq``) and mark its called copies in ``present``.
+
+    Returns the chunk's share of the latent variance and its number of used sites.
+    """
+    h = chunk.haplotypes
+    if phased:
+        calls = h.transpose(1, 2, 0).reshape(h.shape[1] * 2, -1)  # [samples*copies, sites]
+        present |= np.count_nonzero(h >= 0, axis=0) > 0
+    else:
+        calls = chunk.dosage.T
+        present[:, 0] |= np.count_nonzero(calls >= 0, axis=1) > 0
+    p, keep = _frequencies(chunk, settings, table, seen)
+    if not keep.any():
+        return 0.0, 0
+    c = 1 if phased else 2  # allele copies behind one call: a haplotype, or a diploid dosage
+    idx = np.flatnonzero(keep)
+    w = site_weights(p[idx], settings.alpha) if settings.centering != "none" else np.ones(len(idx))
+    r = projections(variant_seeds(chunk.variant_keys[idx], settings.key), settings.dim)
+    q = quantize(w[:, None] * r)
+    _project(calls, h, p, idx, q, c, phased, settings.centering, acc, sq)
+    return float(np.sum(c * p[idx] * (1 - p[idx]) * w**2)), len(idx)
+
+
+def _project(calls, h, p, idx, q, c: int, phased: bool, centering: str, acc, sq) -> None:
+    """The hot loop: ``acc += (calls - expected counts) @ q`` in exact blocks (``sq`` for "none")."""
+    # float32 is exact while every partial sum stays below EXACT_F32; "none" needs float64 for sq
+    dtype = np.float64 if centering == "none" else np.float32
+    qmax = max(float(np.abs(q).max(initial=0.0)), 1.0)
+    block = int(max(1, min(BLOCK, EXACT_F32 // (2 * qmax))))
+    q32 = q.astype(dtype)
+    complete = not (h[idx] < 0).any()  # no missing call and no haploid copy in this chunk
+    for b in range(0, len(idx), block):
+        sl = slice(b, b + block)
+        x = calls[:, idx[sl]]
+        xv = np.where(x >= 0, x, 0).astype(dtype)
+        acc += xv @ q32[sl]
+        if centering != "none":
+            # expected allele count of each call: (present copies) x p; missing calls add 0
+            v = quantize(p[idx[sl]][:, None] * q[sl])
+            if complete:  # every call has all its copies: the same count for everyone
+                acc -= c * v.sum(axis=0)
+            else:
+                acc -= _copies_called(h[idx[sl]], phased).astype(dtype) @ v.astype(dtype)
+        else:
+            sq += xv**2 @ (q[sl] ** 2).sum(axis=1)
+
+
+def _hash_absent_table_sites(table, seen: set, genotypes: GenotypeFile, settings: LatentSettings, acc):
+    """Table sites that the VCF does not list are taken as homozygous reference (x = 0): subtract
+    their expected counts from ``acc``; returns their share of the variance and their number."""
+    absent = sorted(set(table) - seen)
+    pa = np.array([table[k] for k in absent], dtype=np.float64)
+    ok = (np.minimum(pa, 1 - pa) >= max(settings.min_af, 1e-12)) if len(absent) else np.zeros(0, bool)
+    if not ok.any():
+        return 0.0, 0
+    phased = genotypes.phased
+    c = 1 if phased else 2
+    ka = [absent[i] for i in np.flatnonzero(ok)]
+    pa = pa[ok]
+    w = site_weights(pa, settings.alpha)
+    q = quantize(w[:, None] * projections(variant_seeds(ka, settings.key), settings.dim))
+    v = quantize(pa[:, None] * q).sum(axis=0)
+    ploidy = np.repeat(np.ones(len(genotypes.samples)), 2) if phased else genotypes.ploidy.astype(np.float64)
+    acc -= ploidy[:, None] * v[None, :]
+    return float(np.sum(c * pa * (1 - pa) * w**2)), len(ka)
+
+
+def _scale(sq, var_sum: float, settings: LatentSettings):
+    """What the sums are divided by so that the generator sees N(0, I)."""
+    if settings.centering == "none":
+        return np.sqrt(np.where(sq > 0, sq / settings.dim, 1.0))[:, None]
+    return np.sqrt(var_sum) if var_sum > 0 else 1.0
 
 
 def _frequencies(chunk, settings: LatentSettings, table, seen: set) -> tuple[np.ndarray, np.ndarray]:

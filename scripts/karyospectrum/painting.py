@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .latents import load_latents
 from .tiles import save_tile, tile_path, tile_size, write_manifest
 
 log = logging.getLogger("karyospectrum.painting")
@@ -24,6 +25,8 @@ log = logging.getLogger("karyospectrum.painting")
 # The chromatid width (px) at which a painting shows at its training scale; wider tiles (posters)
 # paint the same picture with more pixels, so a print is sharp rather than zoomed.
 REFERENCE_CHROMATID_WIDTH = 56
+DEFAULT_STYLE = "wallpaper"  # the bundled style a plain run paints with
+MODELS_DIR = "resources/models"  # where the bundled styles are: generator-{style}.safetensors + .json
 
 
 def any_size(generator) -> bool:
@@ -42,7 +45,7 @@ def known_styles(models_dir) -> list[str]:
     )
 
 
-def style_checkpoint(style: str, checkpoint: str = "", models_dir="resources/models") -> str:
+def style_checkpoint(style: str, checkpoint: str = "", models_dir=MODELS_DIR) -> str:
     """The generator weights for ``generator.style`` (or ``checkpoint``, which wins when set)."""
     if checkpoint:
         return str(checkpoint)
@@ -130,36 +133,6 @@ def tile_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.float32) - b.astype(np.float32)).mean())
 
 
-def read_latents(path) -> dict:
-    """A latents file as a dict, checked: ``latents`` [samples, copies, dim], ``copy_present``, ``samples``."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, "latents file not found")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError, EOFError) as err:
-        raise InputError(path, f"not a readable .npz latents file ({err})") from err
-    for key in ("latents", "samples"):
-        if key not in data:
-            raise InputError(path, f"latents file has no {key!r} array")
-    lat = data["latents"]
-    if lat.ndim != 3 or lat.shape[0] != len(data["samples"]):
-        raise InputError(path, f"latents must be [samples, copies, dim]; got shape {tuple(lat.shape)}")
-    if not np.isfinite(lat).all():
-        raise InputError(path, "latents contain NaN or infinite values")
-    present = data.get("copy_present", np.ones(lat.shape[:2], bool))
-    if present.shape != lat.shape[:2]:
-        raise InputError(path, f"copy_present shape {present.shape} does not match latents {lat.shape[:2]}")
-    data["copy_present"] = present.astype(bool)
-    data["chrom"] = str(data["chrom"]) if "chrom" in data else path.stem
-    data["samples"] = [str(s) for s in data["samples"]]
-    for s in data["samples"]:
-        if not s or "/" in s or s in (".", ".."):
-            raise InputError(path, f"sample id {s!r} cannot name a tile folder")
-    return data
-
-
 def paint_cohort(
     latent_files,
     weights,
@@ -184,9 +157,9 @@ def paint_cohort(
 
     device = torch.device(device)
     generator, card = load_generator(weights, device)
-    files = [read_latents(p) | {"path": Path(p)} for p in latent_files]
-    for f in files:
-        check_dim(f["latents"].shape[-1], card["latent_dim"], f["path"], weights)
+    files = [load_latents(p, metadata=False) for p in latent_files]
+    for f, path in zip(files, latent_files):
+        check_dim(f.dim, card["latent_dim"], path, weights)
     out_dir = Path(out_dir)
     whole = any_size(generator)
     scale = int(chromatid_width) / REFERENCE_CHROMATID_WIDTH
@@ -197,22 +170,22 @@ def paint_cohort(
     rows, pending = [], deque()
     with ThreadPoolExecutor(max(1, int(writers))) as pool:
         for f in files:
-            sample_idx, copy_idx = np.nonzero(f["copy_present"])
-            flat = f["latents"][sample_idx, copy_idx]
-            names = [(f["samples"][s], int(c) + 1) for s, c in zip(sample_idx, copy_idx)]
-            size = tile_size(f["chrom"], chrom1_height, chromatid_width) if whole else None
+            sample_idx, copy_idx = np.nonzero(f.copy_present)
+            flat = f.latents[sample_idx, copy_idx]
+            names = [(f.samples[s], int(c) + 1) for s, c in zip(sample_idx, copy_idx)]
+            size = tile_size(f.chrom, chrom1_height, chromatid_width) if whole else None
             for start, images in _batches(flat, generator, device, batch_size, autocast, size, scale):
                 for k, img in enumerate(images):
                     sample, copy = names[start + k]
-                    rel = tile_path(sample, f["chrom"], copy)
+                    rel = tile_path(sample, f.chrom, copy)
                     pending.append(pool.submit(save_tile, out_dir / rel, img, compress_level))
-                    rows.append((sample, f["chrom"], copy, rel))
+                    rows.append((sample, f.chrom, copy, rel))
                 while len(pending) > 4 * batch_size:  # bound the memory held by queued tiles
                     pending.popleft().result()
         for fut in pending:
             fut.result()
-    order = {c: i for i, c in enumerate(f["chrom"] for f in files)}
-    sample_order = {s: i for i, s in enumerate(dict.fromkeys(s for f in files for s in f["samples"]))}
+    order = {c: i for i, c in enumerate(f.chrom for f in files)}
+    sample_order = {s: i for i, s in enumerate(dict.fromkeys(s for f in files for s in f.samples))}
     rows.sort(key=lambda r: (sample_order[r[0]], order[r[1]], r[2]))
     write_manifest(out_dir, rows)
     return rows
