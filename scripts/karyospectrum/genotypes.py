@@ -94,18 +94,7 @@ def sniff_vcf(path: str | Path) -> str:
         raise InputError(path, "file not found")
     if path.is_dir():
         raise InputError(path, "is a directory, not a VCF/BCF file")
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(18)
-        if magic[:2] == GZIP_MAGIC:
-            with gzip.open(path, "rb") as fh:
-                start = fh.read(5)
-        else:
-            start = magic[:5]
-    except PermissionError:
-        raise InputError(path, "cannot be read (permission denied)") from None
-    except (EOFError, OSError, zlib.error) as err:
-        raise InputError(path, f"cannot be decompressed ({err})") from None
+    magic, start = _first_bytes(path)
     if not magic:
         raise InputError(path, "is empty")
     if magic[:2] == GZIP_MAGIC:
@@ -120,6 +109,21 @@ def sniff_vcf(path: str | Path) -> str:
     raise InputError(
         path, "is not a VCF/BCF (missing VCF header: no '##fileformat=VCF' line, no gzip/BGZF/BCF signature)"
     )
+
+
+def _first_bytes(path: Path) -> tuple[bytes, bytes]:
+    """The file's first 18 bytes (a BGZF header's length) and the first 5 of its decompressed text."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(18)
+        if magic[:2] == GZIP_MAGIC:
+            with gzip.open(path, "rb") as fh:
+                return magic, fh.read(5)
+        return magic, magic[:5]
+    except PermissionError:
+        raise InputError(path, "cannot be read (permission denied)") from None
+    except (EOFError, OSError, zlib.error) as err:
+        raise InputError(path, f"cannot be decompressed ({err})") from None
 
 
 def in_place(path: str | Path, chromosomes: list[str] | None = None) -> bool:
@@ -240,38 +244,46 @@ def check_header(path: Path) -> VcfHeader:
                     if line.startswith("##contig=<ID="):
                         contigs.append(line[13:].split(",", 1)[0].rstrip(">\n"))
                     continue
-                if not line.startswith("#CHROM"):
-                    raise InputError(path, f"line {n}: the header has no #CHROM line")
-                cols = line.rstrip("\n").split("\t")
-                if cols[:8] != ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]:
-                    raise InputError(path, f"line {n}: malformed #CHROM line (columns must be tab-separated)")
-                samples = cols[9:]
-                if len(cols) < 9 or not samples:
-                    raise InputError(path, f"line {n}: no sample columns (a sites-only VCF has no genotypes)")
-                dup = [s for s, k in collections.Counter(samples).items() if k > 1]
-                if dup:
-                    raise InputError(
-                        path,
-                        f"line {n}: sample name {dup[0]!r} appears twice in the #CHROM line; names must be unique",
-                    )
-                first = fh.readline()
-                if not first:
-                    raise InputError(path, "has a header but no variant records")
-                if not first.strip():
-                    raise InputError(path, f"line {n + 1}: blank line where the first record should be")
-                fields = first.rstrip("\n").split("\t")
-                if len(fields) != len(cols):
-                    raise InputError(path, f"line {n + 1}: {len(fields)} columns, the header has {len(cols)}")
-                # FORMAT "." is a record without calls (skipped, like later records without GT); other keys
-                # without GT (somatic AD:DP:AF files) mean the file carries no genotypes
-                if "GT" not in fields[8].split(":") and not (declares_gt and fields[8] == "."):
-                    raise InputError(
-                        path, f"line {n + 1}: no GT field in FORMAT ({fields[8]!r}); genotypes are needed"
-                    )
-                return VcfHeader(samples, contigs)
+                cols = _check_chrom_line(path, n, line)
+                _check_first_record(path, n + 1, fh.readline(), len(cols), declares_gt)
+                return VcfHeader(cols[9:], contigs)
         except (EOFError, OSError, zlib.error) as err:
             raise InputError(path, f"cannot be decompressed ({err})") from None
     raise InputError(path, "missing VCF header (no #CHROM line)")
+
+
+def _check_chrom_line(path: Path, n: int, line: str) -> list[str]:
+    """The columns of the #CHROM line (line ``n``): the eight fixed ones, FORMAT and unique sample names."""
+    if not line.startswith("#CHROM"):
+        raise InputError(path, f"line {n}: the header has no #CHROM line")
+    cols = line.rstrip("\n").split("\t")
+    if cols[:8] != ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]:
+        raise InputError(path, f"line {n}: malformed #CHROM line (columns must be tab-separated)")
+    samples = cols[9:]
+    if len(cols) < 9 or not samples:
+        raise InputError(path, f"line {n}: no sample columns (a sites-only VCF has no genotypes)")
+    dup = [s for s, k in collections.Counter(samples).items() if k > 1]
+    if dup:
+        raise InputError(
+            path,
+            f"line {n}: sample name {dup[0]!r} appears twice in the #CHROM line; names must be unique",
+        )
+    return cols
+
+
+def _check_first_record(path: Path, n: int, first: str, n_cols: int, declares_gt: bool) -> None:
+    """The first record (line ``n``) has the header's columns and a GT field."""
+    if not first:
+        raise InputError(path, "has a header but no variant records")
+    if not first.strip():
+        raise InputError(path, f"line {n}: blank line where the first record should be")
+    fields = first.rstrip("\n").split("\t")
+    if len(fields) != n_cols:
+        raise InputError(path, f"line {n}: {len(fields)} columns, the header has {n_cols}")
+    # FORMAT "." is a record without calls (skipped, like later records without GT); other keys
+    # without GT (somatic AD:DP:AF files) mean the file carries no genotypes
+    if "GT" not in fields[8].split(":") and not (declares_gt and fields[8] == "."):
+        raise InputError(path, f"line {n}: no GT field in FORMAT ({fields[8]!r}); genotypes are needed")
 
 
 def index_path(path: Path) -> Path | None:
@@ -610,41 +622,20 @@ def read_chromosome(
         raise InputError(
             path, f"sample {missing[0]!r} of the sheet is not in the VCF ({len(missing)} missing in all)"
         )
-    want = harmonize(chrom)
-    n_s = len(samples)
     # bound a chunk by genotype cells, so memory does not grow with the cohort either
     cap = max(64, min(options.chunk_size, CHUNK_CELLS // max(1, len(header.samples))))
-    alleles = np.empty((cap, n_s, 2), dtype=np.int8)
-    phase = np.empty((cap, n_s), dtype=np.int8)
+    alleles = np.empty((cap, len(samples), 2), dtype=np.int8)
+    phase = np.empty((cap, len(samples)), dtype=np.int8)
     state = {"rec_no": 0, "last_pos": 0}
-    htslib: list[str] = []
     if fmt == "vcf" and idx is not None:
-        # indexed text VCF: pysam hands over the lines and numpy decodes the genotypes
-        import pysam
-
-        with captured_stderr() as htslib:  # latin-1: any byte decodes (GT is ASCII; INFO may be UTF-8)
-            tbx = pysam.TabixFile(str(path), index=str(idx), encoding="latin-1")
-        contig = find_contig(chrom, list(tbx.contigs))
-        column = {s: i for i, s in enumerate(header.samples)}
-        order = np.array([column[s] for s in samples], dtype=np.intp)
-        text = TextGenotypes(path, len(header.samples), order)
-        lines = iter(tbx.fetch(contig)) if contig is not None else None
+        htslib, contig, lines, text = _open_text(path, idx, header, chrom, samples)
+        reorder = None
 
         def read(label):
             return _read_text_batch(lines, options, counts, state, label, alleles, phase, text)
 
-        reorder = None
     else:
-        import cyvcf2
-
-        with captured_stderr() as htslib:
-            vcf = cyvcf2.VCF(str(path), samples=list(samples), gts012=False, lazy=True, threads=1)
-            seqnames = list(vcf.seqnames) if idx is not None else header.contigs
-        contig = find_contig(chrom, seqnames) if seqnames else None
-        # cyvcf2 keeps the VCF's column order; map to the requested order
-        order = np.array([list(vcf.samples).index(s) for s in samples], dtype=np.intp)
-        reorder = None if (order == np.arange(n_s)).all() else order
-        records = iter(vcf(contig) if idx is not None else (r for r in vcf if harmonize(r.CHROM) == want))
+        htslib, contig, records, reorder = _open_cyvcf2(path, idx, header, chrom, samples)
 
         def read(label):
             return _read_batch(records, options, counts, state, path, label, alleles, phase)
@@ -671,6 +662,54 @@ def read_chromosome(
 CHUNK_CELLS = 8_000_000  # records x samples per chunk: 16 MB of int8 haplotypes
 
 
+def _open_text(path: Path, idx: Path, header: VcfHeader, chrom: str, samples: list[str]):
+    """Indexed text VCF: pysam hands over the lines and numpy decodes the genotypes.
+
+    Returns (htslib's messages, the contig or None, its lines, the GT decoder).
+    """
+    import pysam
+
+    with captured_stderr() as htslib:  # latin-1: any byte decodes (GT is ASCII; INFO may be UTF-8)
+        tbx = pysam.TabixFile(str(path), index=str(idx), encoding="latin-1")
+    contig = find_contig(chrom, list(tbx.contigs))
+    column = {s: i for i, s in enumerate(header.samples)}
+    order = np.array([column[s] for s in samples], dtype=np.intp)
+    text = TextGenotypes(path, len(header.samples), order)
+    lines = iter(tbx.fetch(contig)) if contig is not None else None
+    return htslib, contig, lines, text
+
+
+def _open_cyvcf2(path: Path, idx: Path | None, header: VcfHeader, chrom: str, samples: list[str]):
+    """A BCF or an unindexed VCF through cyvcf2.
+
+    Returns (htslib's messages, the contig or None, its records, the sample reorder or None).
+    """
+    import cyvcf2
+
+    with captured_stderr() as htslib:
+        vcf = cyvcf2.VCF(str(path), samples=list(samples), gts012=False, lazy=True, threads=1)
+        seqnames = list(vcf.seqnames) if idx is not None else header.contigs
+    contig = find_contig(chrom, seqnames) if seqnames else None
+    # cyvcf2 keeps the VCF's column order; map to the requested order
+    order = np.array([list(vcf.samples).index(s) for s in samples], dtype=np.intp)
+    reorder = None if (order == np.arange(len(samples))).all() else order
+    want = harmonize(chrom)
+    records = iter(vcf(contig) if idx is not None else (r for r in vcf if harmonize(r.CHROM) == want))
+    return htslib, contig, records, reorder
+
+
+def _check_sorted(path: Path, chrom: str, state: dict, pos: int, counts) -> None:
+    """Refuse a record that comes before the previous one; count it."""
+    if pos < state["last_pos"]:
+        raise InputError(
+            path,
+            f"records are not sorted on {chrom} (record {state['rec_no']}); "
+            "run `bcftools sort -Oz -o sorted.vcf.gz` and index it",
+        )
+    state["last_pos"] = pos
+    counts["records"] += 1
+
+
 def _read_batch(
     records,
     options: ParseOptions,
@@ -695,14 +734,7 @@ def _read_batch(
             ) from None
         state["rec_no"] += 1
         pos = v.POS
-        if pos < state["last_pos"]:
-            raise InputError(
-                path,
-                f"records are not sorted on {chrom} (record {state['rec_no']}); "
-                "run `bcftools sort -Oz -o sorted.vcf.gz` and index it",
-            )
-        state["last_pos"] = pos
-        counts["records"] += 1
+        _check_sorted(path, chrom, state, pos, counts)
         if options.pass_only and v.FILTER is not None:
             counts["filtered"] += 1
             continue
@@ -715,21 +747,25 @@ def _read_batch(
         except Exception:  # noqa: BLE001 - no GT on this record (cyvcf2 gives None or raises a bare Exception)
             counts["skipped_no_gt"] += 1
             continue
-        i = len(meta)
-        width = gt.shape[1]
-        if width == 3:
-            alleles[i] = gt[:, :2]
-        elif width == 2:  # all haploid: one allele column plus the phase flag
-            alleles[i, :, 0] = gt[:, 0]
-            alleles[i, :, 1] = ABSENT
-        else:  # polyploid: keep the first two copies, and count it
-            counts["polyploid_calls_truncated"] += int((gt[:, 2:-1] != ABSENT).any(axis=1).sum())
-            alleles[i] = gt[:, :2]
-        phase[i] = gt[:, -1]
+        _fill_calls(gt, alleles[len(meta)], phase[len(meta)], counts)
         meta.append((pos, v.CHROM, ref, kept, len(alts)))
         if len(meta) == cap:
             break
     return meta
+
+
+def _fill_calls(gt: np.ndarray, alleles_row: np.ndarray, phase_row: np.ndarray, counts) -> None:
+    """One record's cyvcf2 genotype array (alleles..., phase flag) into a row of the buffers."""
+    width = gt.shape[1]
+    if width == 3:
+        alleles_row[:] = gt[:, :2]
+    elif width == 2:  # all haploid: one allele column plus the phase flag
+        alleles_row[:, 0] = gt[:, 0]
+        alleles_row[:, 1] = ABSENT
+    else:  # polyploid: keep the first two copies, and count it
+        counts["polyploid_calls_truncated"] += int((gt[:, 2:-1] != ABSENT).any(axis=1).sum())
+        alleles_row[:] = gt[:, :2]
+    phase_row[:] = gt[:, -1]
 
 
 _DOT, _ZERO, _NINE, _BAR, _SLASH, _TAB = (ord(c) for c in ".09|/\t")
@@ -831,25 +867,8 @@ def _read_text_batch(
     fixed_rows: list[int] = []
     for line in lines:
         state["rec_no"] += 1
-        if line.endswith("\r"):  # CRLF files: pysam strips the \n only
-            line = line[:-1]
-        f = line.split("\t", 9)
-        if len(f) < 10:
-            raise InputError(
-                text.path, f"record {state['rec_no']} on {chrom}: {len(f)} columns, expected {9 + text.n}"
-            )
-        try:
-            pos = int(f[1])
-        except ValueError:
-            raise InputError(text.path, f"record {state['rec_no']} on {chrom}: POS is not a number") from None
-        if pos < state["last_pos"]:
-            raise InputError(
-                text.path,
-                f"records are not sorted on {chrom} (record {state['rec_no']}); "
-                "run `bcftools sort -Oz -o sorted.vcf.gz` and index it",
-            )
-        state["last_pos"] = pos
-        counts["records"] += 1
+        f, pos = _split_record(line, text, state["rec_no"], chrom)
+        _check_sorted(text.path, chrom, state, pos, counts)
         if options.pass_only and f[6] not in ("PASS", "."):
             counts["filtered"] += 1
             continue
@@ -873,6 +892,19 @@ def _read_text_batch(
         for i in text.fixed(fixed_texts, fixed_rows, alleles, phase):
             text.line(fixed_texts[fixed_rows.index(i)], "GT", state["rec_no"], chrom, alleles[i], phase[i])
     return meta
+
+
+def _split_record(line: str, text: TextGenotypes, rec_no: int, chrom: str) -> tuple[list[str], int]:
+    """A VCF text line's first nine columns and the sample columns (one string), and its POS."""
+    if line.endswith("\r"):  # CRLF files: pysam strips the \n only
+        line = line[:-1]
+    f = line.split("\t", 9)
+    if len(f) < 10:
+        raise InputError(text.path, f"record {rec_no} on {chrom}: {len(f)} columns, expected {9 + text.n}")
+    try:
+        return f, int(f[1])
+    except ValueError:
+        raise InputError(text.path, f"record {rec_no} on {chrom}: POS is not a number") from None
 
 
 def _to_chunk(meta: list[tuple], alleles: np.ndarray, phase: np.ndarray, counts) -> Chunk:
