@@ -52,9 +52,21 @@ class ServeOptions:
         return int(self.max_upload_mb * 2**20)
 
 
+@dataclass
+class _AppState:
+    """What the routes of one app share (``app.extensions["karyospectrum.api"]``)."""
+
+    classifier: object
+    opts: ServeOptions
+    max_upload: int
+    limits: object  # imaging.ImageLimits
+    # Large images take a slot: the memory of concurrent hostile requests is bounded by large_jobs.
+    large_slots: threading.BoundedSemaphore
+
+
 def create_app(classifier, max_upload: int | None = None, max_pixels: int | None = None, options=None):
     """Build the app around a loaded :class:`karyospectrum.classifier.Classifier`."""
-    from flask import Flask, Request, jsonify, request
+    from flask import Flask
     from werkzeug.exceptions import HTTPException
 
     from .imaging import ImageLimits
@@ -67,131 +79,175 @@ def create_app(classifier, max_upload: int | None = None, max_pixels: int | None
         max_side=opts.max_side,
         max_aspect=opts.max_aspect,
     )
-    # Large images take a slot: the memory of concurrent hostile requests is bounded by large_jobs.
-    large_slots = threading.BoundedSemaphore(opts.large_jobs)
+    app = Flask("karyospectrum")
+    app.request_class = _memory_request_class()
+    app.config["MAX_CONTENT_LENGTH"] = max_upload + FORM_SLACK
+    app.config["MAX_FORM_MEMORY_SIZE"] = max_upload
+    app.extensions["karyospectrum.classifier"] = classifier
+    app.extensions["karyospectrum.api"] = _AppState(
+        classifier, opts, max_upload, limits, threading.BoundedSemaphore(opts.large_jobs)
+    )
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(InputError, _input_error)
+    app.register_error_handler(Exception, _internal_error)
+    app.get("/health")(health)
+    app.post("/classify")(classify)
+    app.post("/karyotype")(karyotype)
+    return app
+
+
+def _memory_request_class():
+    from flask import Request
 
     class MemoryRequest(Request):
         # Werkzeug spools big multipart files to a temporary file; keep uploads in memory instead.
         def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
             return io.BytesIO()
 
-    app = Flask("karyospectrum")
-    app.request_class = MemoryRequest
-    app.config["MAX_CONTENT_LENGTH"] = max_upload + FORM_SLACK
-    app.config["MAX_FORM_MEMORY_SIZE"] = max_upload
-    app.extensions["karyospectrum.classifier"] = classifier
+    return MemoryRequest
 
-    def error(status: int, message: str):
-        resp = jsonify({"error": message, "status": status})
-        resp.status_code = status
-        return resp
 
-    @app.errorhandler(HTTPException)
-    def http_error(err):
-        if err.code == 413:
-            return error(413, f"upload too large (limit {max_upload} bytes)")
-        return error(err.code or 500, err.description or err.name)
+def _state() -> _AppState:
+    from flask import current_app
 
-    @app.errorhandler(InputError)
-    def input_error(err):
-        status = getattr(err, "status", None) or (413 if "too large" in err.problem else 400)
-        return error(status, err.problem)
+    return current_app.extensions["karyospectrum.api"]
 
-    @app.errorhandler(Exception)
-    def internal_error(err):
-        log.exception("internal error on %s", request.path)
-        return error(500, "internal error")
 
-    @contextlib.contextmanager
-    def upload_image():
-        """The request's image, header-checked and decoded, as uint8 grey (inside a slot when large).
+def _error(status: int, message: str):
+    from flask import jsonify
 
-        Multipart: the field ``image`` (or the first file). Anything else: the raw body, whatever its
-        content type (curl --data-binary sends application/x-www-form-urlencoded): never parsed as a form.
-        """
-        from .imaging import decode_image, open_image, to_grey
+    resp = jsonify({"error": message, "status": status})
+    resp.status_code = status
+    return resp
 
-        if request.mimetype == "multipart/form-data":
-            if not request.files:
-                raise InputError("upload", "multipart upload without a file (send it as field 'image')")
-            f = request.files.get("image") or next(iter(request.files.values()))
-            data, name = f.read(max_upload + 1), "upload"
-        else:
-            data, name = request.get_data(cache=False), "upload"
-        if len(data) > max_upload:
-            raise InputError(name, f"upload too large (> {max_upload} bytes)")
-        img = open_image(data, name=name, limits=limits, decode=False)
-        del data
-        large = img.size[0] * img.size[1] > opts.large_pixels
-        with large_slots if large else contextlib.nullcontext():
-            try:
-                grey = to_grey(decode_image(img))
-                del img  # the decoded image (up to 4 bytes a pixel) is not kept while the grey is used
-                yield grey
-            finally:
-                if large:
-                    release_memory()
 
-    @app.get("/health")
-    def health():
-        card = classifier.card
-        return jsonify(
-            {
-                "status": "ok",
-                "arch": card.get("arch"),
-                "size": card.get("size"),
-                "classes": len(classifier.classes),
-            }
-        )
+def _http_error(err):
+    if err.code == 413:
+        return _error(413, f"upload too large (limit {_state().max_upload} bytes)")
+    return _error(err.code or 500, err.description or err.name)
 
-    @app.post("/classify")
-    def classify():
-        from .classifier import top_k
-        from .imaging import check_crop, fit_within
 
-        with upload_image() as grey:
-            # a crop is tens to hundreds of px: a larger one is read at CROP_SIDE, preprocessing stays cheap
-            probs = classifier.predict([fit_within(check_crop(grey, "upload"), CROP_SIDE)])
-        top = top_k(probs)[0]
-        return jsonify(
-            {
-                "pred": top[0][0],
-                "prob": round(top[0][1], 4),
-                "top3": [{"chrom": c, "prob": round(p, 4)} for c, p in top],
-            }
-        )
+def _input_error(err):
+    status = getattr(err, "status", None) or (413 if "too large" in err.problem else 400)
+    return _error(status, err.problem)
 
-    @app.post("/karyotype")
-    def karyotype():
-        from .karyotype import read_spread, sorted_karyogram
 
-        with upload_image() as grey:
-            res = read_spread(
-                classifier,
-                grey,
-                max_components=opts.max_components,
-                time_budget=opts.time_budget,
-                name="upload",
-            )
-        call = res["call"]
-        body = {
-            "n": len(res["boxes"]),
-            "boxes": res["boxes"],
-            "karyotype": call.karyotype,
-            "fits": call.fits,
-            "sex": call.sex,
-            "karyogram_png": None,
+def _internal_error(err):
+    from flask import request
+
+    log.exception("internal error on %s", request.path)
+    return _error(500, "internal error")
+
+
+def _upload_bytes(max_upload: int) -> bytes:
+    """The request's upload. Multipart: the field ``image`` (or the first file). Anything else: the raw
+    body, whatever its content type (curl --data-binary sends application/x-www-form-urlencoded): never
+    parsed as a form."""
+    from flask import request
+
+    if request.mimetype == "multipart/form-data":
+        if not request.files:
+            raise InputError("upload", "multipart upload without a file (send it as field 'image')")
+        f = request.files.get("image") or next(iter(request.files.values()))
+        data = f.read(max_upload + 1)
+    else:
+        data = request.get_data(cache=False)
+    if len(data) > max_upload:
+        raise InputError("upload", f"upload too large (> {max_upload} bytes)")
+    return data
+
+
+@contextlib.contextmanager
+def upload_image():
+    """The request's image, header-checked and decoded, as uint8 grey (inside a slot when large)."""
+    from .imaging import decode_image, open_image, to_grey
+
+    state = _state()
+    img = open_image(_upload_bytes(state.max_upload), name="upload", limits=state.limits, decode=False)
+    large = img.size[0] * img.size[1] > state.opts.large_pixels
+    with state.large_slots if large else contextlib.nullcontext():
+        try:
+            grey = to_grey(decode_image(img))
+            del img  # the decoded image (up to 4 bytes a pixel) is not kept while the grey is used
+            yield grey
+        finally:
+            if large:
+                release_memory()
+
+
+def health():
+    from flask import jsonify
+
+    classifier = _state().classifier
+    card = classifier.card
+    return jsonify(
+        {
+            "status": "ok",
+            "arch": card.get("arch"),
+            "size": card.get("size"),
+            "classes": len(classifier.classes),
         }
-        if res["boxes"]:
-            img, _ = sorted_karyogram([c.image for c in res["crops"]], call.labels, call.probs)
-            buf = io.BytesIO()
-            img.save(buf, format="PNG")
-            body["karyogram_png"] = base64.b64encode(buf.getvalue()).decode("ascii")
-        del res
-        release_memory()  # a spread's crops and segmentation arrays: back to the system
-        return jsonify(body)
+    )
 
-    return app
+
+def classify():
+    from flask import jsonify
+
+    from .classifier import top_k
+    from .imaging import check_crop, fit_within
+
+    classifier = _state().classifier
+    with upload_image() as grey:
+        # a crop is tens to hundreds of px: a larger one is read at CROP_SIDE, preprocessing stays cheap
+        probs = classifier.predict([fit_within(check_crop(grey, "upload"), CROP_SIDE)])
+    top = top_k(probs)[0]
+    return jsonify(
+        {
+            "pred": top[0][0],
+            "prob": round(top[0][1], 4),
+            "top3": [{"chrom": c, "prob": round(p, 4)} for c, p in top],
+        }
+    )
+
+
+def karyotype():
+    from flask import jsonify
+
+    from .karyotype import read_spread
+
+    state = _state()
+    with upload_image() as grey:
+        res = read_spread(
+            state.classifier,
+            grey,
+            max_components=state.opts.max_components,
+            time_budget=state.opts.time_budget,
+            name="upload",
+        )
+    call = res["call"]
+    body = {
+        "n": len(res["boxes"]),
+        "boxes": res["boxes"],
+        "karyotype": call.karyotype,
+        "fits": call.fits,
+        "sex": call.sex,
+        "karyogram_png": None,
+    }
+    if res["boxes"]:
+        body["karyogram_png"] = _karyogram_png(res, call)
+    del res
+    release_memory()  # a spread's crops and segmentation arrays: back to the system
+    return jsonify(body)
+
+
+def _karyogram_png(res: dict, call) -> str:
+    """The spread's crops sorted into a karyogram, as base64 PNG."""
+    from .karyotype import sorted_karyogram
+
+    img, _ = sorted_karyogram([c.image for c in res["crops"]], call.labels, call.probs)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _libc():
