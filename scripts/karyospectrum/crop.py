@@ -174,21 +174,28 @@ def segment(
             raise ImageRefused(name, f"spread too complex: segmenting it took over {time_budget:g} s")
         comp = labels[sl] == i + 1
         parts = _split_touching(comp) if areas[i] > split_ratio * median else comp.astype(np.int32)
-        n_parts = int(parts.max())
-        for j in range(1, n_parts + 1):
-            part = parts == j
-            ys, xs = np.nonzero(part)
-            if len(ys) < min_area:
-                continue
-            box = (
-                sl[1].start + xs.min(),
-                sl[0].start + ys.min(),
-                sl[1].start + xs.max() + 1,
-                sl[0].start + ys.max() + 1,
-            )
-            img, angle = straighten(grey[sl], part)
-            crops.append(Crop(box, img, int(part.sum()), angle, split=n_parts > 1))
+        crops += _part_crops(grey, sl, parts, min_area)
     crops.sort(key=lambda c: (c.box[1] // 50, c.box[0]))
+    return crops
+
+
+def _part_crops(grey: np.ndarray, sl: tuple[slice, slice], parts: np.ndarray, min_area: int) -> list[Crop]:
+    """The upright crops of one component's parts (labels 1..n in ``parts``, the box ``sl`` of ``grey``)."""
+    crops = []
+    n_parts = int(parts.max())
+    for j in range(1, n_parts + 1):
+        part = parts == j
+        ys, xs = np.nonzero(part)
+        if len(ys) < min_area:
+            continue
+        box = (
+            sl[1].start + xs.min(),
+            sl[0].start + ys.min(),
+            sl[1].start + xs.max() + 1,
+            sl[0].start + ys.max() + 1,
+        )
+        img, angle = straighten(grey[sl], part)
+        crops.append(Crop(box, img, int(part.sum()), angle, split=n_parts > 1))
     return crops
 
 
