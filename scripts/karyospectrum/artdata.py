@@ -314,6 +314,35 @@ def _photo_crop(rng, im: Image.Image, size: int) -> Image.Image:
     return im.resize((size, size), Image.LANCZOS, box=(x0, y0, x0 + side, y0 + side))
 
 
+def _load_sources(source, opts: StyleDatasetOptions, size: int, workers: int):
+    """(names, decoded images, skipped files) of a style source folder; no readable image is an InputError.
+
+    Decoded once up front (in threads: PIL releases the GIL): bad files are found before any crop.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = source_images(source)
+    names, images, skipped = [], [], []
+
+    def load(path):
+        try:
+            return _open_checked(path, int(opts.max_pixels), size)
+        except InputError as err:
+            return err
+
+    with ThreadPoolExecutor(max(1, int(workers))) as pool:
+        for path, im in zip(files, pool.map(load, files)):
+            if isinstance(im, InputError):
+                log.warning("%s", im)
+                skipped.append({"file": str(path.relative_to(source)), "problem": im.problem})
+            else:
+                images.append(im)
+                names.append(str(path.relative_to(source)))
+    if not images:
+        raise InputError(source, f"no readable images in the style source folder ({len(skipped)} skipped)")
+    return names, images, skipped
+
+
 def build_style_dataset(
     style: str, source, out_dir, license: str = "", opts: StyleDatasetOptions | None = None, workers: int = 2
 ) -> dict:
@@ -330,32 +359,10 @@ def build_style_dataset(
     if size < 8 or min(counts.values()) < 1:
         raise InputError(None, "crop_size must be >= 8 and n_train, n_heldout >= 1")
     jobs: list[tuple[str, int, str, int]] = []  # (split, index, source name, source id)
-    skipped: list[dict] = []
     if str(source) == PROCEDURAL:
-        names, images = ["procedural"], None
+        names, images, skipped = ["procedural"], None, []
     else:
-        files = source_images(source)
-        names, images = [], []
-
-        def load(path):
-            try:
-                return _open_checked(path, int(opts.max_pixels), size)
-            except InputError as err:
-                return err
-
-        # Decode once up front (in threads: PIL releases the GIL): bad files are found before any crop.
-        with ThreadPoolExecutor(max(1, int(workers))) as pool:
-            for path, im in zip(files, pool.map(load, files)):
-                if isinstance(im, InputError):
-                    log.warning("%s", im)
-                    skipped.append({"file": str(path.relative_to(source)), "problem": im.problem})
-                else:
-                    images.append(im)
-                    names.append(str(path.relative_to(source)))
-        if not images:
-            raise InputError(
-                source, f"no readable images in the style source folder ({len(skipped)} skipped)"
-            )
+        names, images, skipped = _load_sources(source, opts, size, workers)
     for split in SPLITS:
         for i in range(counts[split]):
             jobs.append((split, i, names[i % len(names)], i % len(names)))
