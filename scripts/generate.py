@@ -15,8 +15,7 @@ import logging
 import time
 
 from karyospectrum.cli import run, setup_logging
-from karyospectrum.karyogram import Style
-from karyospectrum.painting import DEFAULT_STYLE, MODELS_DIR
+from karyospectrum.painting import CHROM1_HEIGHT, DEFAULT_STYLE, MODELS_DIR, REFERENCE_CHROMATID_WIDTH
 
 log = logging.getLogger("karyospectrum.generate")
 
@@ -30,10 +29,10 @@ def parse_args(argv=None):
     )
     p.add_argument("--models-dir", default=MODELS_DIR, help="where the bundled styles are")
     p.add_argument(
-        "--chrom1-height", type=int, default=Style.chrom1_height, help="tile height of chromosome 1 (px)"
+        "--chrom1-height", type=int, default=CHROM1_HEIGHT, help="tile height of chromosome 1 (px)"
     )
     p.add_argument(
-        "--chromatid-width", type=int, default=Style.chromatid_width, help="tile width of one copy (px)"
+        "--chromatid-width", type=int, default=REFERENCE_CHROMATID_WIDTH, help="tile width of one copy (px)"
     )
     p.add_argument("--out", required=True, help="output folder of tiles")
     p.add_argument("--batch-size", type=int, default=64)

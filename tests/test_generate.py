@@ -234,3 +234,10 @@ def test_unknown_style_is_one_line_naming_the_known_styles(repo, tmp_path, laten
     assert res.returncode == 2
     assert res.stderr.strip().splitlines()[-1] == "error: unknown generator style 'nope'; known styles: test"
     assert "Traceback" not in res.stderr
+
+
+def test_default_tile_geometry_is_the_karyograms():
+    from karyospectrum.karyogram import Style
+    from karyospectrum.painting import CHROM1_HEIGHT, REFERENCE_CHROMATID_WIDTH
+
+    assert (CHROM1_HEIGHT, REFERENCE_CHROMATID_WIDTH) == (Style.chrom1_height, Style.chromatid_width)

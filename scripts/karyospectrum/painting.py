@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .latents import load_latents
+from .latentfile import load_latents
 from .tiles import save_tile, tile_path, tile_size, write_manifest
 
 log = logging.getLogger("karyospectrum.painting")
@@ -25,6 +25,9 @@ log = logging.getLogger("karyospectrum.painting")
 # The chromatid width (px) at which a painting shows at its training scale; wider tiles (posters)
 # paint the same picture with more pixels, so a print is sharp rather than zoomed.
 REFERENCE_CHROMATID_WIDTH = 56
+# The tile height of chromosome 1 painted by default: the karyogram's (karyogram.Style, which needs fonts
+# this step does not import; tests/test_generate.py checks that the two agree).
+CHROM1_HEIGHT = 600
 DEFAULT_STYLE = "wallpaper"  # the bundled style a plain run paints with
 MODELS_DIR = "resources/models"  # where the bundled styles are: generator-{style}.safetensors + .json
 
@@ -142,7 +145,7 @@ def paint_cohort(
     autocast: bool = True,
     compress_level: int = 1,
     writers: int = 2,
-    chrom1_height: int = 600,
+    chrom1_height: int = CHROM1_HEIGHT,
     chromatid_width: int = REFERENCE_CHROMATID_WIDTH,
 ) -> list[tuple[str, str, int, str]]:
     """Paint every present copy of every sample and chromosome; returns the manifest rows.
