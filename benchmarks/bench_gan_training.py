@@ -62,7 +62,7 @@ def main():
                 "epoch_images": args.epoch_images,
                 "resolution": args.resolution,
                 "fid_samples": args.fid_samples,
-                "time_limit_min": 0,
+                "max_minutes": 0,
             },
         )
         with tempfile.TemporaryDirectory() as tmp:

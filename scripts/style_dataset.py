@@ -11,14 +11,10 @@ Writes ``OUT/train/*.png``, ``OUT/heldout/*.png`` (never trained on; the FID ref
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import fields
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from karyospectrum.artdata import StyleDatasetOptions, build_style_dataset  # noqa: E402
-from karyospectrum.cli import run, setup_logging  # noqa: E402
+from karyospectrum.artdata import StyleDatasetOptions, build_style_dataset
+from karyospectrum.cli import run, setup_logging
 
 
 def parse_args(argv=None):

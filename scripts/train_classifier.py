@@ -8,13 +8,12 @@ The loop lives in karyospectrum.classifier_training; presets in karyospectrum.cl
 
 from __future__ import annotations
 
-import argparse
 import json
-import shlex
 import sys
 from dataclasses import fields
 
 from karyospectrum import classifier as C
+from karyospectrum import training as T
 from karyospectrum.cli import run, setup_logging
 from karyospectrum.errors import InputError
 
@@ -23,47 +22,35 @@ FLAGS = ("arch", "size", "epochs", "batch", "optimizer", "lr", "weight_decay", "
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = T.trainer_parser(__doc__, C.PRESETS, "cpu", "any other recipe field (JSON values)")
     p.add_argument("--manifest", required=True, help="CSV: path (relative to the CSV), chrom, cell id column")
     p.add_argument("--group-column", default="cell_id", help="column naming the cell: the split unit")
     p.add_argument("--val-frac", type=float, default=0.1, help="share of cells for every choice")
     p.add_argument("--test-frac", type=float, default=0.15, help="share of cells never seen (reported)")
     p.add_argument("--heldout", action="append", default=[], help="another manifest, evaluated only")
     p.add_argument("--heldout-group-column", default="cell_id")
-    p.add_argument("--preset", default="cpu", choices=list(C.PRESETS))
     types = {f.name: f.type for f in fields(C.Recipe)}
     for name in FLAGS:
         kind = {"int": int, "float": float}.get(types[name], str)
         p.add_argument(
             "--" + name.replace("_", "-"), type=kind, help=f"recipe {name} (default: the preset's)"
         )
-    p.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="any other recipe field")
     p.add_argument("--init", help="start from these weights (same arch and cell split only)")
     p.add_argument("--resume", action="store_true", help="continue from the state file when it exists")
     p.add_argument("--state", help="resume state file (default: <out>.state.pt)")
     p.add_argument("--limit", type=int, default=0, help="use at most this many crops per part (smoke tests)")
-    p.add_argument("--out", required=True, help="weights .safetensors (the model card goes beside it)")
     p.add_argument("--metrics", help="metrics JSONL (one line per epoch)")
     p.add_argument("--confusion", help="confusion-matrix PNG on the test cells")
     p.add_argument("--per-class", help="per-class accuracy TSV on the test cells")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--dry-run", action="store_true", help="print the resolved recipe and exit")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--log")
+    T.add_run_args(p, train_dir=False, no_resume=False)
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     setup_logging(args.log)
-    overrides = {name: getattr(args, name) for name in FLAGS}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            raise InputError(None, f"--set {key}: {value!r} is not JSON") from None
+    # --set wins over the flags (the rule's extra_args over its config keys).
+    overrides = {name: getattr(args, name) for name in FLAGS} | T.parse_overrides(args.set, strict=True)
     recipe = C.recipe_from(args.preset, **overrides)
     if args.size is None and args.preset == "gpu":
         recipe.size = C.default_size(recipe.arch)
@@ -74,8 +61,7 @@ def main(argv=None):
         raise InputError(args.out, "the weights file must end in .safetensors")
     from karyospectrum.classifier_training import run as train_run
 
-    command = "python scripts/train_classifier.py " + shlex.join(argv if argv is not None else sys.argv[1:])
-    train_run(args, recipe, command)
+    train_run(args, recipe, T.command_line("train_classifier.py", argv if argv is not None else sys.argv[1:]))
     return 0
 
 

@@ -10,12 +10,11 @@ pairs.npz, metrics.jsonl, samples/epoch_NNN.png (sketch / painting / picture), c
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import shlex
 import sys
 
+from karyospectrum import training as T
 from karyospectrum.cli import run, setup_logging
 
 log = logging.getLogger("karyospectrum.train_pix2pix")
@@ -24,40 +23,29 @@ log = logging.getLogger("karyospectrum.train_pix2pix")
 def parse_args(argv=None):
     from karyospectrum.pix2pix import PRESETS
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = T.trainer_parser(__doc__, PRESETS, "cpu", "override a recipe key (JSON)")
     p.add_argument("--style", required=True, help="style name (the card's; weights are pix2pix-<style>)")
     p.add_argument("--data", required=True, help="style dataset: a folder of pictures, or 'procedural'")
-    p.add_argument("--preset", default="cpu", choices=sorted(PRESETS), help="named recipe (default: cpu)")
-    p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key (JSON)"
-    )
     p.add_argument("--epochs", type=int)
     p.add_argument("--max-minutes", type=float, help="wall-clock training budget (0 = none); resumes count")
-    p.add_argument("--out", required=True, help="weights (.safetensors); the card goes beside them")
-    p.add_argument("--train-dir", help="pairs, metrics, samples and state (default: <out>.train)")
-    p.add_argument("--device", default="auto", help="auto (cuda if present), cpu, cuda")
-    p.add_argument("--threads", type=int, default=2, help="CPU threads for torch")
-    p.add_argument("--no-resume", action="store_true", help="ignore a state.pt left by an interrupted run")
-    p.add_argument("--dry-run", action="store_true", help="print the resolved recipe as JSON and exit")
-    p.add_argument("--log", help="log file")
+    T.add_run_args(p, progress=False)
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    from karyospectrum.pix2pix import parse_overrides, resolve_config
+    from karyospectrum.pix2pix import resolve_config, train
 
-    named = {"epochs": args.epochs, "max_minutes": args.max_minutes}
-    cfg = resolve_config(args.preset, {**parse_overrides(args.set), **named})
+    named = T.given({"epochs": args.epochs, "max_minutes": args.max_minutes})
+    cfg = resolve_config(args.preset, {**T.parse_overrides(args.set), **named})
     if args.dry_run:
         print(json.dumps({"style": args.style, "data": args.data, **cfg}, indent=2))
         return 0
     setup_logging(args.log)
     from karyospectrum.devices import pick_device, set_threads
-    from karyospectrum.pix2pix import train
 
     set_threads(args.threads)
-    command = "python scripts/train_pix2pix.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    command = T.command_line("train_pix2pix.py", argv if argv is not None else sys.argv[1:])
     log.info("recipe: %s", json.dumps(cfg))
     device = pick_device(args.device)
     card = train(

@@ -10,7 +10,13 @@ import pytest
 import torch
 from karyospectrum.checkpoints import card_path, save_checkpoint
 from karyospectrum.errors import InputError
-from karyospectrum.gan_training import GANTrainer, resolve_config, train
+from karyospectrum.gan_training import (
+    GANTrainer,
+    latent_faithfulness,
+    resolve_config,
+    similarity_error,
+    train,
+)
 from karyospectrum.networks import define_G, generator_from_checkpoint, init_weights
 
 torch.set_num_threads(2)
@@ -187,3 +193,54 @@ def test_wrong_or_corrupt_checkpoints_are_refused(tmp_path):
         generator_from_checkpoint(tmp_path / "g.safetensors")
     with pytest.raises(InputError, match="not found"):
         generator_from_checkpoint(tmp_path / "missing.safetensors")
+
+
+class _Linear(torch.nn.Module):
+    """A generator whose pictures are a fixed linear map of the latent: perfectly faithful."""
+
+    def __init__(self, dim=64, side=16):
+        super().__init__()
+        self.latent_dim, self.side = dim, side
+        self.w = torch.nn.Linear(dim, 3 * side * side, bias=False)
+
+    def forward(self, z):
+        return self.w(z).view(-1, 3, self.side, self.side)
+
+
+def test_latent_faithfulness_tells_a_faithful_generator_from_a_deaf_one():
+    torch.manual_seed(0)
+    faithful = latent_faithfulness(_Linear())
+    assert faithful["similarity_correlation"] > 0.9
+    assert faithful["similarity_rms_gap"] < 0.2
+    # A generator that ignores most of the latent: strangers' pictures resemble as much as relatives'.
+    deaf = _Linear()
+    with torch.no_grad():
+        deaf.w.weight[:, 1:] = 0
+    measured = latent_faithfulness(deaf)
+    assert measured["similarity_rms_gap"] > 0.4
+
+
+def test_similarity_loss_trains_image_similarity_to_follow_the_latents():
+    cfg = toy_config("dcgan", similarity_lambda=5.0, similarity_pairs=16)
+    tr = GANTrainer(cfg, "cpu")
+
+    def pairs(seed, n=32):
+        gen = torch.Generator().manual_seed(seed)
+        z1, rho = torch.randn(n, 8, generator=gen), torch.rand(n, generator=gen)
+        z2 = rho[:, None] * z1 + (1 - rho**2).sqrt()[:, None] * torch.randn(n, 8, generator=gen)
+        return z1, z2, gen
+
+    def held_out_error():
+        with torch.no_grad():
+            return float(similarity_error(tr.G, *pairs(123), "cpu"))
+
+    before = held_out_error()
+    opt = torch.optim.Adam(tr.G.parameters(), lr=1e-2)
+    for step in range(60):
+        loss = similarity_error(tr.G, *pairs(step), "cpu")
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert held_out_error() < 0.5 * before
+    stats = tr.g_step(16)
+    assert stats["loss_similarity"] > 0

@@ -89,12 +89,12 @@ def load_into(model, state: dict, path: str | Path) -> None:
     model.load_state_dict(state)
 
 
-def check_resume_config(path, saved: dict, current: dict, keep) -> None:
-    """A training resumes only with the config it was started with (keys in `keep` may change)."""
+def check_resume_config(path, saved: dict, current: dict, keep, what: str = "config") -> None:
+    """A training resumes only with the config (or recipe) it was started with (keys in `keep` may change)."""
     old = {k: v for k, v in saved.items() if k not in keep}
     new = {k: v for k, v in current.items() if k not in keep}
     if old != new:
         diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         raise InputError(
-            path, f"resume state was trained with another config (differs in: {', '.join(diff)})"
+            path, f"resume state was trained with another {what} (differs in: {', '.join(diff)})"
         )

@@ -18,10 +18,11 @@ import numpy as np
 
 from . import CHROMOSOMES
 from . import classifier as C
-from .checkpoints import load_checkpoint, save_checkpoint
+from .checkpoints import check_resume_config, load_checkpoint
 from .errors import InputError
 from .io import atomic_path, write_text
 from .karyotype import score_cells
+from .training import TimeBudget, append_metrics, load_state, log_epoch, save_model, save_state, write_metrics
 
 log = logging.getLogger("karyospectrum.classifier_training")
 
@@ -172,6 +173,138 @@ def accuracy(probs: np.ndarray, y: np.ndarray) -> float:
     return float((probs.argmax(1) == y).mean()) if len(y) else 0.0
 
 
+@dataclass
+class _Run:
+    """What one training updates: the model, its EMA, the optimiser and AMP scaler, the batch RNG."""
+
+    r: C.Recipe
+    device: object
+    model: object
+    ema: object
+    opt: object
+    scaler: object
+    rng: np.random.Generator
+    dev_type: str
+    amp_dtype: object
+
+
+def _start(r: C.Recipe, device, init_state: dict | None) -> _Run:
+    import torch
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    torch.manual_seed(r.seed)
+    model = build(r, device, init_state)
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(r.ema), use_buffers=True) if r.ema else None
+    opt = make_optimizer(model, r)
+    rng = np.random.default_rng(r.seed)
+    dev_type = torch.device(device).type
+    amp_dtype = torch.float16 if dev_type == "cuda" else torch.bfloat16
+    scaler = torch.amp.GradScaler(dev_type, enabled=r.amp and dev_type == "cuda")
+    return _Run(r, device, model, ema, opt, scaler, rng, dev_type, amp_dtype)
+
+
+def _save(run: _Run, path: Path, history: list, loop: dict) -> None:
+    """The whole state after an epoch: recipe, weights, optimiser, EMA, both RNGs, history, loop."""
+    import torch
+
+    state = {
+        "recipe": C.recipe_dict(run.r),
+        "model": run.model.state_dict(),
+        "opt": run.opt.state_dict(),
+        "ema": run.ema.state_dict() if run.ema is not None else None,
+        "rng": run.rng.bit_generator.state,
+        "torch_rng": torch.get_rng_state(),
+        "history": history,
+        "loop": loop,
+    }
+    save_state(path, state)
+
+
+def _resume(run: _Run, state_path: Path) -> tuple[list, dict]:
+    """Load a state file (of the same recipe) into the run; returns its history and loop state."""
+    import torch
+
+    saved = load_state(state_path)
+    check_resume_config(
+        state_path, saved.get("recipe", {}), C.recipe_dict(run.r), RESUMABLE_CHANGES, "recipe"
+    )
+    run.model.load_state_dict(saved["model"])
+    run.opt.load_state_dict(saved["opt"])
+    if run.ema is not None and saved.get("ema"):
+        run.ema.load_state_dict(saved["ema"])
+    run.rng.bit_generator.state = saved["rng"]
+    torch.set_rng_state(saved["torch_rng"])
+    st = saved["loop"]
+    log.info("resumed from %s after epoch %d (%.1f min)", state_path, st["epoch"], st["minutes"])
+    return saved["history"], st
+
+
+def _train_epoch(run: _Run, data: CropSet, epoch: int, budget: TimeBudget, progress: bool) -> dict:
+    """One pass over the training crops (cut short when the budget is spent); its row of metrics."""
+    import torch
+    import torch.nn.functional as F
+
+    r, model, opt = run.r, run.model, run.opt
+    n = len(data)
+    model.train()
+    perm = run.rng.permutation(n)
+    steps = range(0, n - (n % r.batch if n > r.batch else 0), r.batch)
+    if progress:
+        from tqdm import tqdm
+
+        steps = tqdm(steps, desc=f"epoch {epoch}/{r.epochs}", leave=False, mininterval=10)
+    tot_loss, tot_ok, seen, t_epoch = 0.0, 0, 0, time.time()
+    for i in steps:
+        if budget.spent():
+            break
+        for g in opt.param_groups:
+            g["lr"] = r.lr * lr_factor(r, budget.minutes(), epoch - 1)
+        idx = perm[i : i + r.batch]
+        x = torch.from_numpy(make_batch(data, idx, r, run.rng)).unsqueeze(1)
+        x = C.augment(x, r, None)
+        x = ((x - C.MEAN) / C.STD).to(run.device).contiguous(memory_format=torch.channels_last)
+        y = torch.as_tensor(data.y[idx], dtype=torch.long).to(run.device)
+        with torch.autocast(run.dev_type, dtype=run.amp_dtype, enabled=r.amp):
+            logits = model(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=r.label_smoothing)
+        opt.zero_grad(set_to_none=True)
+        run.scaler.scale(loss).backward()
+        run.scaler.step(opt)
+        run.scaler.update()
+        if run.ema is not None:
+            run.ema.update_parameters(model)
+        tot_loss += loss.item() * len(idx)
+        tot_ok += int((logits.argmax(1) == y).sum())
+        seen += len(idx)
+    return {
+        "epoch": epoch,
+        "lr": opt.param_groups[0]["lr"],
+        "train_loss": tot_loss / max(seen, 1),
+        "train_acc": tot_ok / max(seen, 1),
+        "crops_per_s": seen / max(time.time() - t_epoch, 1e-9),
+    }
+
+
+def _validate(run: _Run, val: CropSet, rec: dict, st: dict, epoch: int) -> None:
+    """Validation accuracy of the raw and EMA weights; the best so far is kept in ``st``."""
+    candidates = {"raw": run.model} | ({"ema": run.ema.module} if run.ema is not None else {})
+    improved = False
+    for which, m in candidates.items():
+        probs = C.predict_squares(m, val.squares, run.device)
+        acc = accuracy(probs, val.y)
+        rec[f"val_acc_{which}"] = acc
+        if which == "raw":
+            rec["val_acc"] = acc
+            rec["val_loss"] = (
+                float(-np.log(probs[np.arange(len(val.y)), val.y] + 1e-9).mean()) if len(val.y) else 0.0
+            )
+        if acc > st["best"]:
+            st["best"], improved = acc, True
+            st["best_state"] = copy.deepcopy(m.state_dict())
+            st["best_info"] = {"epoch": epoch, "weights": which, "val_acc": acc}
+    st["bad"] = 0 if improved else st["bad"] + 1
+
+
 def train(
     r: C.Recipe,
     data: CropSet,
@@ -189,117 +322,36 @@ def train(
     after every epoch and, with ``resume``, a run picks up where the state file left it; the time budget
     ``max_minutes`` counts the minutes of every run.
     """
-    import torch
-    import torch.nn.functional as F
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-    torch.manual_seed(r.seed)
-    model = build(r, device, init_state)
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(r.ema), use_buffers=True) if r.ema else None
-    opt = make_optimizer(model, r)
-    rng = np.random.default_rng(r.seed)
-    dev_type = torch.device(device).type
-    amp_dtype = torch.float16 if dev_type == "cuda" else torch.bfloat16
-    scaler = torch.amp.GradScaler(dev_type, enabled=r.amp and dev_type == "cuda")
+    run = _start(r, device, init_state)
     st = {"epoch": 0, "minutes": 0.0, "best": -1.0, "best_state": None, "best_info": {}, "bad": 0}
     history: list = []
     state_path = Path(state_path) if state_path else None
     if resume and state_path and state_path.exists():
-        saved = load_state(state_path, r)
-        model.load_state_dict(saved["model"])
-        opt.load_state_dict(saved["opt"])
-        if ema is not None and saved.get("ema"):
-            ema.load_state_dict(saved["ema"])
-        rng.bit_generator.state = saved["rng"]
-        torch.set_rng_state(saved["torch_rng"])
-        history = saved["history"]
-        st = saved["loop"]
-        log.info("resumed from %s after epoch %d (%.1f min)", state_path, st["epoch"], st["minutes"])
+        history, st = _resume(run, state_path)
     if metrics_path:
         Path(metrics_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(metrics_path).write_text("".join(json.dumps(h) + "\n" for h in history))
-    n = len(data)
-    t_run = time.time()
-    minutes_before = st["minutes"]
-
-    def minutes():
-        return minutes_before + (time.time() - t_run) / 60
-
-    def out_of_time():
-        return bool(r.max_minutes) and minutes() >= r.max_minutes
-
-    while st["epoch"] < r.epochs and not out_of_time() and st["bad"] < r.patience:
+        write_metrics(metrics_path, history)
+    budget = TimeBudget(r.max_minutes, st["minutes"] * 60)
+    while st["epoch"] < r.epochs and not budget.spent() and st["bad"] < r.patience:
         epoch = st["epoch"] + 1
-        model.train()
-        perm = rng.permutation(n)
-        steps = range(0, n - (n % r.batch if n > r.batch else 0), r.batch)
-        if progress:
-            from tqdm import tqdm
-
-            steps = tqdm(steps, desc=f"epoch {epoch}/{r.epochs}", leave=False, mininterval=10)
-        tot_loss, tot_ok, seen, t_epoch = 0.0, 0, 0, time.time()
-        for i in steps:
-            if out_of_time():
-                break
-            for g in opt.param_groups:
-                g["lr"] = r.lr * lr_factor(r, minutes(), epoch - 1)
-            idx = perm[i : i + r.batch]
-            x = torch.from_numpy(make_batch(data, idx, r, rng)).unsqueeze(1)
-            x = C.augment(x, r, None)
-            x = ((x - C.MEAN) / C.STD).to(device).contiguous(memory_format=torch.channels_last)
-            y = torch.as_tensor(data.y[idx], dtype=torch.long).to(device)
-            with torch.autocast(dev_type, dtype=amp_dtype, enabled=r.amp):
-                logits = model(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=r.label_smoothing)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-            if ema is not None:
-                ema.update_parameters(model)
-            tot_loss += loss.item() * len(idx)
-            tot_ok += int((logits.argmax(1) == y).sum())
-            seen += len(idx)
-        rec = {
-            "epoch": epoch,
-            "lr": opt.param_groups[0]["lr"],
-            "train_loss": tot_loss / max(seen, 1),
-            "train_acc": tot_ok / max(seen, 1),
-            "crops_per_s": seen / max(time.time() - t_epoch, 1e-9),
-        }
-        candidates = {"raw": model} | ({"ema": ema.module} if ema is not None else {})
-        improved = False
-        for which, m in candidates.items():
-            probs = C.predict_squares(m, val.squares, device)
-            acc = accuracy(probs, val.y)
-            rec[f"val_acc_{which}"] = acc
-            if which == "raw":
-                rec["val_acc"] = acc
-                rec["val_loss"] = (
-                    float(-np.log(probs[np.arange(len(val.y)), val.y] + 1e-9).mean()) if len(val.y) else 0.0
-                )
-            if acc > st["best"]:
-                st["best"], improved = acc, True
-                st["best_state"] = copy.deepcopy(m.state_dict())
-                st["best_info"] = {"epoch": epoch, "weights": which, "val_acc": acc}
-        st["bad"] = 0 if improved else st["bad"] + 1
-        st["epoch"], st["minutes"] = epoch, minutes()
+        rec = _train_epoch(run, data, epoch, budget, progress)
+        _validate(run, val, rec, st, epoch)
+        st["epoch"], st["minutes"] = epoch, budget.minutes()
         rec["minutes"] = st["minutes"]
         history.append(rec)
-        log.info("epoch %d: %s", epoch, json.dumps({k: round(v, 5) for k, v in rec.items()}))
+        log_epoch(log, epoch, rec, digits=5)
         if metrics_path:
-            with open(metrics_path, "a") as fh:
-                fh.write(json.dumps(rec) + "\n")
+            append_metrics(metrics_path, rec)
         if state_path:
-            save_state(state_path, r, model, opt, ema, rng, history, st)
+            _save(run, state_path, history, st)
     if st["bad"] >= r.patience:
         log.info("early stopping: no better validation accuracy for %d epochs", r.patience)
-    if out_of_time():
+    if budget.spent():
         log.info("stopping: the %.0f-minute budget is spent", r.max_minutes)
     if st["best_state"] is not None:
-        model.load_state_dict(st["best_state"])
+        run.model.load_state_dict(st["best_state"])
     info = dict(st["best_info"]) | {"epochs_run": st["epoch"], "minutes": round(st["minutes"], 1)}
-    return model, history, info
+    return run.model, history, info
 
 
 def build(r: C.Recipe, device, init_state: dict | None = None):
@@ -309,41 +361,6 @@ def build(r: C.Recipe, device, init_state: dict | None = None):
     if init_state is not None:
         model.load_state_dict(init_state)
     return model.to(device).to(memory_format=torch.channels_last)
-
-
-def save_state(path: Path, r, model, opt, ema, rng, history, loop) -> None:
-    import torch
-
-    state = {
-        "recipe": C.recipe_dict(r),
-        "model": model.state_dict(),
-        "opt": opt.state_dict(),
-        "ema": ema.state_dict() if ema is not None else None,
-        "rng": rng.bit_generator.state,
-        "torch_rng": torch.get_rng_state(),
-        "history": history,
-        "loop": loop,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path, suffix=".pt") as tmp:
-        torch.save(state, tmp)
-
-
-def load_state(path: Path, r: C.Recipe) -> dict:
-    import torch
-
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:  # noqa: BLE001 - any unreadable state is bad input
-        raise InputError(path, f"unreadable resume state ({str(err).splitlines()[0]})") from None
-    old = {k: v for k, v in saved.get("recipe", {}).items() if k not in RESUMABLE_CHANGES}
-    new = {k: v for k, v in C.recipe_dict(r).items() if k not in RESUMABLE_CHANGES}
-    if old != new:
-        diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        raise InputError(
-            path, f"resume state was trained with another recipe (differs in: {', '.join(diff)})"
-        )
-    return saved
 
 
 def init_from(weights, r: C.Recipe, split: Split) -> tuple[dict, dict]:
@@ -451,8 +468,6 @@ def evaluate_all(
 
 def run(args, recipe: C.Recipe, command: str) -> dict:
     """Load, (pre-)train, choose TTA on validation, evaluate, write the weights, card and reports."""
-    import torch
-
     from .devices import pick_device, set_threads
 
     set_threads(args.threads)
@@ -491,13 +506,9 @@ def run(args, recipe: C.Recipe, command: str) -> dict:
     metrics = evaluate_all(model, split, heldout, device, tta, args.per_class, args.confusion)
     log.info("metrics: %s", json.dumps(metrics))
     card = make_card(recipe, args, split, heldout, history, info, metrics, tta, tta_val, command)
-    card |= {
-        "device": str(device),
-        "torch": torch.__version__,
-        "init": init_info,
-        "synthetic_pretraining": pretrain,
-    }
-    save_checkpoint(args.out, model.state_dict(), card, half=True)
+    card = save_model(
+        args.out, model.state_dict(), card, device, command, init=init_info, synthetic_pretraining=pretrain
+    )
     log.info("wrote %s", args.out)
     return card
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import init
@@ -475,6 +476,12 @@ def generator_from_checkpoint(weights, device="cpu") -> tuple[GeneratorBase, dic
         raise InputError(weights, f"model card does not describe a buildable generator ({err})") from err
     load_into(net, state, weights)
     return net.to(device).eval(), card
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """A network's NCHW float in [-1, 1] -> NHWC uint8 (round half up, clamped): what paints a picture."""
+    x = ((x.detach().float() + 1) * 127.5).clamp_(0, 255).add_(0.5).floor_().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).cpu().numpy()
 
 
 # --- pix2pix ---

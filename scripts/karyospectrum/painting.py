@@ -118,7 +118,7 @@ def _batches(flat: np.ndarray, generator, device, batch_size: int, autocast: boo
     """Yield ``(start, uint8 images)`` per batch; the next batch is queued before the copy back."""
     import torch
 
-    from .gan_training import to_uint8
+    from .networks import to_uint8
 
     kw = {}
     if any_size(generator) and size is not None:

@@ -19,10 +19,23 @@ from pathlib import Path
 
 import numpy as np
 
+from . import training
 from .checkpoints import check_resume_config
 from .errors import InputError
-from .gan_training import parse_value  # the one parser of --set values
-from .io import atomic_path, write_json, write_text
+from .io import write_json
+from .training import (
+    TimeBudget,
+    apply_overrides,
+    check_positive,
+    check_weights_path,
+    image_grid,
+    log_epoch,
+    preset_config,
+    save_model,
+    save_state,
+    train_dir_for,
+    write_metrics,
+)
 
 log = logging.getLogger("karyospectrum.pix2pix")
 
@@ -72,37 +85,17 @@ PRESETS = {
 }
 
 
-def parse_overrides(items) -> dict:
-    """``--set KEY=VALUE`` items -> overrides (JSON values)."""
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise InputError(None, f"--set expects KEY=VALUE, got {item!r}")
-        out[key.strip()] = parse_value(value)
-    return out
-
-
 def resolve_config(preset: str, overrides: dict | None = None) -> dict:
     """Preset + overrides, checked. Unknown keys are an error."""
-    if preset not in PRESETS:
-        raise InputError(None, f"unknown preset {preset!r} (one of {', '.join(PRESETS)})")
-    cfg = dict(PRESETS[preset])
-    for key, value in (overrides or {}).items():
-        if value is None:
-            continue
-        if key not in cfg:
-            raise InputError(None, f"unknown pix2pix option {key!r} (one of {', '.join(sorted(cfg))})")
-        if isinstance(value, str) and not isinstance(cfg[key], str):
-            value = parse_value(value)
-        cfg[key] = value
+    cfg = preset_config(PRESETS, preset)
+    apply_overrides(
+        cfg, overrides, lambda key: f"unknown pix2pix option {key!r} (one of {', '.join(sorted(cfg))})"
+    )
     cfg["preset"] = preset
     res = int(cfg["resolution"])
     if res < 32 or res & (res - 1):
         raise InputError(None, f"resolution must be a power of two >= 32, not {res}")
-    for key in ("epochs", "batch_size", "pairs", "ngf", "ndf"):
-        if int(cfg[key]) < 1:
-            raise InputError(None, f"{key} must be >= 1")
+    check_positive(cfg, ("epochs", "batch_size", "pairs", "ngf", "ndf"))
     if cfg["gan_mode"] not in ("vanilla", "lsgan"):
         raise InputError(None, f"gan_mode must be vanilla or lsgan, not {cfg['gan_mode']!r}")
     if not 0 < float(cfg["heldout_frac"]) < 1:
@@ -196,20 +189,11 @@ def _load_small(path: Path, side: int):
     return im
 
 
-def build_pairs(cfg: dict, source: str, workers: int = 1) -> dict:
-    """Sketch/picture pairs, offline: ``train_*`` at jitter x resolution, ``heldout_*`` at resolution.
-
-    Returns uint8 arrays ``train_classes`` [N, J, J], ``train_images`` [N, J, J, 3], ``heldout_classes``,
-    ``heldout_images`` and ``class_colours`` [5, 3] (each class's mean colour in the training pictures).
-    """
-    from .artdata import procedural_art, random_crop
-    from .sketch import CLASSES, segment
-
-    res = int(cfg["resolution"])
-    jit = int(round(res * float(cfg["jitter"])))
+def _pair_jobs(cfg: dict, source: str, res: int, jit: int) -> list[tuple]:
+    """What to segment: ``(split, rng seed, picture or None, side)`` per pair; a style dataset's crop
+    has no seed, its item number as the side."""
     n_train = int(cfg["pairs"])
     n_held = max(4, int(cfg["heldout_pairs"]))
-    jobs = []  # (split, rng seed, picture or None, side)
     if is_style_dataset(source):  # rule style_dataset's crops: each resized whole (pix2pix's resize, crop)
         from .artdata import StyleDataset
 
@@ -217,21 +201,50 @@ def build_pairs(cfg: dict, source: str, workers: int = 1) -> dict:
         if len(train) < n_train or len(held) < n_held:
             raise InputError(source, f"the style dataset has {len(train)}/{len(held)} train/held-out crops; "
                              f"this recipe needs {n_train}/{n_held}")  # fmt: skip
-        jobs += [("train", None, train, i) for i in range(n_train)]
-        jobs += [("heldout", None, held, i) for i in range(n_held)]
-    elif source in BUILTIN_SOURCES:
-        jobs += [("train", [cfg["seed"], 0, i], None, jit) for i in range(n_train)]
-        jobs += [("heldout", [cfg["seed"], 1, i], None, res) for i in range(n_held)]
-    else:
-        files = _image_files(Path(source))
-        held = [f for f in files if _is_heldout(f.name, float(cfg["heldout_frac"]))]
-        train = [f for f in files if f not in held]
-        if not held:  # always hold out at least one picture
-            held, train = train[-1:], train[:-1]
-        if not train:
-            raise InputError(source, "a style dataset needs at least two pictures (train and held out)")
-        jobs += [("train", [cfg["seed"], 0, i], train[i % len(train)], jit) for i in range(n_train)]
-        jobs += [("heldout", [cfg["seed"], 1, i], held[i % len(held)], res) for i in range(n_held)]
+        return [("train", None, train, i) for i in range(n_train)] + [
+            ("heldout", None, held, i) for i in range(n_held)
+        ]
+    if source in BUILTIN_SOURCES:
+        return [("train", [cfg["seed"], 0, i], None, jit) for i in range(n_train)] + [
+            ("heldout", [cfg["seed"], 1, i], None, res) for i in range(n_held)
+        ]
+    files = _image_files(Path(source))
+    held = [f for f in files if _is_heldout(f.name, float(cfg["heldout_frac"]))]
+    train = [f for f in files if f not in held]
+    if not held:  # always hold out at least one picture
+        held, train = train[-1:], train[:-1]
+    if not train:
+        raise InputError(source, "a style dataset needs at least two pictures (train and held out)")
+    return [("train", [cfg["seed"], 0, i], train[i % len(train)], jit) for i in range(n_train)] + [
+        ("heldout", [cfg["seed"], 1, i], held[i % len(held)], res) for i in range(n_held)
+    ]
+
+
+def _class_colours(classes: np.ndarray, images: np.ndarray) -> np.ndarray:
+    """Each sketch class's mean colour in the training pictures (grey where a class never occurs)."""
+    from .sketch import CLASSES
+
+    cls, img = classes.ravel(), images.reshape(-1, 3).astype(np.float64)
+    colours = np.full((len(CLASSES), 3), 127.0)
+    for k in range(len(CLASSES)):
+        m = cls == k
+        if m.any():
+            colours[k] = img[m].mean(axis=0)
+    return np.round(colours).astype(np.uint8)
+
+
+def build_pairs(cfg: dict, source: str, workers: int = 1) -> dict:
+    """Sketch/picture pairs, offline: ``train_*`` at jitter x resolution, ``heldout_*`` at resolution.
+
+    Returns uint8 arrays ``train_classes`` [N, J, J], ``train_images`` [N, J, J, 3], ``heldout_classes``,
+    ``heldout_images`` and ``class_colours`` [5, 3] (each class's mean colour in the training pictures).
+    """
+    from .artdata import procedural_art, random_crop
+    from .sketch import segment
+
+    res = int(cfg["resolution"])
+    jit = int(round(res * float(cfg["jitter"])))
+    jobs = _pair_jobs(cfg, source, res, jit)
     pictures: dict[Path, object] = {}
     for _, _, f, _ in jobs:
         if isinstance(f, Path) and f not in pictures:
@@ -259,13 +272,7 @@ def build_pairs(cfg: dict, source: str, workers: int = 1) -> dict:
     for split in ("train", "heldout"):
         out[f"{split}_classes"] = np.stack([c for s, c, _ in made if s == split]).astype(np.uint8)
         out[f"{split}_images"] = np.stack([i for s, _, i in made if s == split]).astype(np.uint8)
-    cls, img = out["train_classes"].ravel(), out["train_images"].reshape(-1, 3).astype(np.float64)
-    colours = np.full((len(CLASSES), 3), 127.0)
-    for k in range(len(CLASSES)):
-        m = cls == k
-        if m.any():
-            colours[k] = img[m].mean(axis=0)
-    out["class_colours"] = np.round(colours).astype(np.uint8)
+    out["class_colours"] = _class_colours(out["train_classes"], out["train_images"])
     return out
 
 
@@ -416,7 +423,7 @@ def paint(G, classes: np.ndarray, device=None, batch_size: int = 16) -> np.ndarr
     """uint8 class maps [N, H, W] -> uint8 paintings [N, H, W, 3] (eval mode: deterministic)."""
     import torch
 
-    from .gan_training import to_uint8
+    from .networks import to_uint8
 
     device = torch.device(device) if device is not None else next(G.parameters()).device
     classes = np.asarray(classes)
@@ -464,24 +471,23 @@ def layout_agreement(
     return hits / max(1, sum(np.asarray(c).size for c in classes))
 
 
-def _grid(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:
-    """Rows of [n, h, w, 3] images -> one uint8 grid (white gaps)."""
-    n, h, w, _ = rows[0].shape
-    out = np.full((len(rows) * (h + pad) + pad, n * (w + pad) + pad, 3), 255, np.uint8)
-    for r, imgs in enumerate(rows):
-        for i, img in enumerate(imgs):
-            out[
-                pad + r * (h + pad) : pad + r * (h + pad) + h, pad + i * (w + pad) : pad + i * (w + pad) + w
-            ] = img
-    return out
+# The recipe keys a card records.
+HYPER_PARAMETERS = (
+    "gan_mode",
+    "lambda_l1",
+    "lr",
+    "betas",
+    "batch_size",
+    "jitter",
+    "hflip",
+    "seed",
+    "epochs",
+    "max_minutes",
+)
 
 
-def write_card(
-    cfg: dict, trainer: Pix2PixTrainer, source: str, style: str, pairs: dict, final: dict, command: str
-) -> dict:
-    """The one model card of a pix2pix style (the weights' JSON twin)."""
-    import torch
-
+def make_card(cfg: dict, trainer: Pix2PixTrainer, source: str, style: str, pairs: dict, final: dict) -> dict:
+    """The model card of a pix2pix style (``training.save_model`` adds the device, torch and command)."""
     from .sketch import CLASSES, COLOUR_NAMES, PALETTE
 
     info = describe_source(source)
@@ -506,21 +512,7 @@ def write_card(
         "classes": list(CLASSES),
         "palette": {c: f"#{bytes(p.tolist()).hex()} {n}" for c, p, n in zip(CLASSES, PALETTE, COLOUR_NAMES)},
         "class_colours": np.asarray(pairs["class_colours"]).tolist(),
-        "hyper_parameters": {
-            k: cfg[k]
-            for k in (
-                "gan_mode",
-                "lambda_l1",
-                "lr",
-                "betas",
-                "batch_size",
-                "jitter",
-                "hflip",
-                "seed",
-                "epochs",
-                "max_minutes",
-            )
-        },
+        "hyper_parameters": {k: cfg[k] for k in HYPER_PARAMETERS},
         "training_data": {
             "source": str(source),
             "data": info["data"],
@@ -541,9 +533,6 @@ def write_card(
         },
         "weights": "U-Net generator, fp16",
         "training_seconds": round(trainer.seconds, 1),
-        "device": str(trainer.device),
-        "torch": torch.__version__,
-        "command": command,
     }
 
 
@@ -563,77 +552,35 @@ def train(
     ``train_dir`` (default: ``<out>.train`` beside the weights) holds pairs.npz, metrics.jsonl (one row per epoch), samples/epoch_NNN.png, the final
     heldout.png (held-out sketches / paintings / pictures), config.json and the resumable state.pt.
     """
-    import torch
     from PIL import Image
 
-    from .checkpoints import save_checkpoint
     from .io import save_png
 
     out_weights = Path(out_weights)
-    if train_dir is None:  # beside the weights: <name>.train/
-        train_dir = out_weights.with_name(out_weights.name.removesuffix(".safetensors") + ".train")
-    train_dir = Path(train_dir)
-    if out_weights.suffix != ".safetensors":
-        raise InputError(out_weights, "the output weights must end in .safetensors")
+    train_dir = Path(train_dir) if train_dir is not None else train_dir_for(out_weights)
+    check_weights_path(out_weights)
     (train_dir / "samples").mkdir(parents=True, exist_ok=True)
     write_json(train_dir / "config.json", {"style": style, "source": str(source), **cfg})
     pairs = load_or_build_pairs(cfg, source, train_dir / "pairs.npz", workers)
     trainer = Pix2PixTrainer(cfg, device)
     state_path = train_dir / "state.pt"
-    if resume and state_path.exists():
-        try:
-            state = torch.load(state_path, map_location=trainer.device, weights_only=False)
-        except Exception as err:  # noqa: BLE001 - any unreadable state is bad input
-            raise InputError(state_path, f"unreadable resume state ({str(err).splitlines()[0]})") from err
-        trainer.load_state_dict(state, state_path)
-        log.info("resumed from %s at epoch %d", state_path, trainer.epoch)
-    budget_s = float(cfg["max_minutes"]) * 60
+    training.resume(trainer, state_path, resume, log)
     n_show = min(6, len(pairs["heldout_classes"]))
-    show = pairs["heldout_classes"][:n_show]
-    from .sketch import to_rgb
-
-    per_epoch = len(pairs["train_classes"]) // int(cfg["batch_size"])
     while trainer.epoch < int(cfg["epochs"]):
-        t0, sums, steps, out_of_time = time.time(), {}, 0, False
-        for a, b in trainer.batches(pairs["train_classes"], pairs["train_images"]):
-            spent = trainer.seconds + time.time() - t0
-            if budget_s and spent >= budget_s:  # checked per step: the budget is not overrun by an epoch
-                out_of_time = True
-                break
-            progress = (trainer.epoch + steps / max(1, per_epoch)) / int(cfg["epochs"])
-            trainer.set_lr(max(progress, spent / budget_s) if budget_s else progress)
-            for k, v in trainer.train_step(a, b).items():
-                sums[k] = sums.get(k, 0.0) + v
-            steps += 1
-        trainer.epoch += 1
-        dt = time.time() - t0
-        trainer.seconds += dt
+        row, out_of_time = train_epoch(trainer, pairs)
         last = trainer.epoch >= int(cfg["epochs"]) or out_of_time
-        row = {
-            "epoch": trainer.epoch,
-            "step": trainer.step,
-            **{k: v / max(1, steps) for k, v in sums.items()},
-            "lr": trainer.opt_g.param_groups[0]["lr"],
-            "pairs_per_s": steps * int(cfg["batch_size"]) / dt,
-            "seconds": dt,
-            "partial": steps < per_epoch,
-        }
-        painted = trainer.paint(show)
+        painted = trainer.paint(pairs["heldout_classes"][:n_show])
         row["heldout_l1"] = float(
             np.abs(painted.astype(np.float32) - pairs["heldout_images"][:n_show].astype(np.float32)).mean()
             / 255
         )
         trainer.metrics.append(row)
-        log.info(
-            "epoch %d: %s",
-            trainer.epoch,
-            json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}),
+        log_epoch(log, trainer.epoch, row)
+        save_png(
+            train_dir / "samples" / f"epoch_{trainer.epoch:03d}.png", Image.fromarray(_grid(pairs, painted))
         )
-        grid = _grid([to_rgb(show), painted, pairs["heldout_images"][:n_show]])
-        save_png(train_dir / "samples" / f"epoch_{trainer.epoch:03d}.png", Image.fromarray(grid))
-        write_text(train_dir / "metrics.jsonl", "".join(json.dumps(m) + "\n" for m in trainer.metrics))
-        with atomic_path(state_path, suffix=".pt") as tmp:
-            torch.save(trainer.state_dict(), tmp)
+        write_metrics(train_dir / "metrics.jsonl", trainer.metrics)
+        save_state(state_path, trainer.state_dict())
         if last:
             if trainer.epoch < int(cfg["epochs"]):
                 log.warning(
@@ -644,15 +591,52 @@ def train(
                 )
             break
     final = heldout_metrics(trainer, pairs, int(cfg["fid_pairs"]))
-    painted = trainer.paint(show)
-    save_png(
-        train_dir / "heldout.png",
-        Image.fromarray(_grid([to_rgb(show), painted, pairs["heldout_images"][:n_show]])),
-    )
+    painted = trainer.paint(pairs["heldout_classes"][:n_show])
+    save_png(train_dir / "heldout.png", Image.fromarray(_grid(pairs, painted)))
     log.info("held-out: %s", json.dumps(final))
-    card = write_card(cfg, trainer, source, style, pairs, final, command or " ".join(sys.argv))
-    save_checkpoint(out_weights, trainer.G.state_dict(), card, half=True)
-    return card
+    card = make_card(cfg, trainer, source, style, pairs, final)
+    return save_model(
+        out_weights, trainer.G.state_dict(), card, trainer.device, command or " ".join(sys.argv)
+    )
+
+
+def train_epoch(trainer: Pix2PixTrainer, pairs: dict) -> tuple[dict, bool]:
+    """One epoch (cut short when the time budget is spent: it is checked per step); returns its row of
+    metrics and whether the budget ran out."""
+    cfg = trainer.cfg
+    budget = TimeBudget(cfg["max_minutes"], trainer.seconds)
+    sums, steps, out_of_time = {}, 0, False
+    per_epoch = len(pairs["train_classes"]) // int(cfg["batch_size"])
+    for a, b in trainer.batches(pairs["train_classes"], pairs["train_images"]):
+        spent = budget.fraction()
+        if spent >= 1:  # checked per step: the budget is not overrun by an epoch
+            out_of_time = True
+            break
+        progress = (trainer.epoch + steps / max(1, per_epoch)) / int(cfg["epochs"])
+        trainer.set_lr(max(progress, spent))
+        for k, v in trainer.train_step(a, b).items():
+            sums[k] = sums.get(k, 0.0) + v
+        steps += 1
+    trainer.epoch += 1
+    dt = budget.seconds() - trainer.seconds
+    trainer.seconds += dt
+    return {
+        "epoch": trainer.epoch,
+        "step": trainer.step,
+        **{k: v / max(1, steps) for k, v in sums.items()},
+        "lr": trainer.opt_g.param_groups[0]["lr"],
+        "pairs_per_s": steps * int(cfg["batch_size"]) / dt,
+        "seconds": dt,
+        "partial": steps < per_epoch,
+    }, out_of_time
+
+
+def _grid(pairs: dict, painted: np.ndarray) -> np.ndarray:
+    """Held-out sketches / their paintings / the pictures, one row each."""
+    from .sketch import to_rgb
+
+    n = len(painted)
+    return image_grid([to_rgb(pairs["heldout_classes"][:n]), painted, pairs["heldout_images"][:n]])
 
 
 # --- styles: the bundled models, and painting a cohort's sketches ----------------------------------
@@ -702,7 +686,7 @@ def paint_tiles(
 
     import torch
 
-    from .karyogram import read_manifest, write_manifest
+    from .tiles import read_manifest, write_manifest
     from .painting import save_tile
     from .sketch import read_sketch
 
