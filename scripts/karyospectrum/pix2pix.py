@@ -686,9 +686,9 @@ def paint_tiles(
 
     import torch
 
-    from .tiles import read_manifest, write_manifest
     from .painting import save_tile
     from .sketch import read_sketch
+    from .tiles import read_manifest, write_manifest
 
     device = torch.device(device)
     G, card = load_style(weights, device)
