@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from karyospectrum.cli import log, run, setup_logging
+from karyospectrum.cli import run, setup_logging
 from karyospectrum.legibility import BatchSettings as D
 
 
@@ -63,31 +63,16 @@ def main(argv=None):
     args = parse_args(argv)
     setup_logging(args.log)
     from karyospectrum import legibility as L
-    from karyospectrum.io import save_png, write_json
+    from karyospectrum.io import save_png
 
     if args.legibility:
-        rows = L.legibility_rows(args.legibility)
-        L.write_table(rows, args.out[0] if args.out else None, L.LEGIBILITY_COLUMNS)
-        log.info("legibility table: %d karyograms", len(rows))
-        return 0
+        return L.write_legibility_table(args.legibility, args.out[0] if args.out else None)
     from karyospectrum.classifier import Classifier
     from karyospectrum.karyotype import sorted_karyogram
 
     clf = Classifier.load(args.checkpoint, device=args.device, threads=args.threads)
-    if args.layout:
-        keep = bool(args.karyogram)
-        results = L.classify_layouts(clf, args.layout, args.image, args.batch, keep, args.checkpoint)
-    elif args.spread:
-        results = [L.classify_spread(clf, args.image[0])]
-    else:
-        one = args.image[0] if args.image else None
-        opts = dict(group_by=args.group_by, as_cell=args.as_cell, use_length=not args.no_length_prior)
-        results = [L.classify_crops(clf, one, args.folder, args.manifest, batch=args.batch, **opts)]
-    for i, r in enumerate(results):
-        L.write_table(r.rows, args.out[i] if args.out else None, r.columns)
-        if args.summary:
-            write_json(args.summary[i], r.summary)
-        log.info("%s", ", ".join(f"{k}: {v}" for k, v in r.summary.items() if k != "aneuploidy_candidates"))
+    results = L.classify_inputs(clf, args)
+    L.write_results(results, args.out, args.summary)
     if args.karyogram:
         save_png(args.karyogram, sorted_karyogram(*results[0].drawn, title=args.title)[0])
     return 0

@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 
 from karyospectrum.batches import render_karyograms
-from karyospectrum.cli import InputError, run, setup_logging
+from karyospectrum.cli import run, setup_logging
+from karyospectrum.errors import InputError
 from karyospectrum.karyogram import Style
 
 
@@ -62,26 +63,16 @@ def main(argv=None) -> int:
     setup_logging(args.log)
     if not 0.0 <= args.band_strength <= 1.0:
         raise InputError(None, f"--band-strength must be in [0, 1], got {args.band_strength}")
-    n = len(args.sample)
-    sexes = ["" if s == "auto" else s for s in args.sex or [""] * n]
-    if not (len(sexes) == len(args.png) == len(args.pdf) == len(args.layout) == n):
-        raise InputError(None, f"{n} samples need as many --sex (or none), --png, --pdf and --layout")
-    if args.title and n > 1:
+    if args.title and len(args.sample) > 1:
         raise InputError(None, "--title names a single karyogram; a batch is titled by sample id")
-    style = dict(band_strength=args.band_strength, outline=not args.no_outline, fit=args.fit)
-    style |= dict(chrom1_height=args.chrom1_height, chromatid_width=args.chromatid_width, dpi=args.dpi)
-    style |= dict(paper=args.paper)
-    render_karyograms(
-        args.tiles,
-        args.sample,
-        sexes,
-        args.png,
-        args.pdf,
-        args.layout,
-        args.chromosomes,
-        title=args.title or (not args.no_title),
-        **style,
+    sexes = ["" if s == "auto" else s for s in args.sex or [""] * len(args.sample)]
+    style = dict(
+        band_strength=args.band_strength, outline=not args.no_outline, fit=args.fit, paper=args.paper
     )
+    style |= dict(chrom1_height=args.chrom1_height, chromatid_width=args.chromatid_width, dpi=args.dpi)
+    title = args.title or (not args.no_title)
+    outputs = (args.png, args.pdf, args.layout)
+    render_karyograms(args.tiles, args.sample, sexes, *outputs, args.chromosomes, title=title, **style)
     return 0
 
 

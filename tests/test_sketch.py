@@ -147,7 +147,7 @@ def test_bad_sketch_pngs_are_one_line(tmp_path):
     assert (snapped[:4, :4] == CLASSES.index("building")).all()
     not_png = tmp_path / "x.png"
     not_png.write_text("hello")
-    with pytest.raises(InputError, match="not a readable image"):
+    with pytest.raises(InputError, match="not an image"):
         read_sketch(not_png)
 
 

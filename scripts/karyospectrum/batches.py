@@ -6,12 +6,14 @@ A batch job checks every sample's inputs before it writes anything; an error nam
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
 
-from .cli import log
 from .errors import InputError
+
+log = logging.getLogger("karyospectrum.batches")
 
 T = TypeVar("T")
 
@@ -33,7 +35,8 @@ def render_karyograms(
     """A batch of karyograms from one cohort's tiles: the manifest is read once, every sample is checked
     to have tiles before the first file is written, then each sample's PNG, PDF and layout are written.
     ``title``: True (each sample's id), False (none) or a text (a single sample's)."""
-    from .karyogram import load_sample_tiles, read_manifest, render_karyogram, write_karyogram
+    from .karyogram import load_sample_tiles, render_karyogram, write_karyogram
+    from .tiles import read_manifest
 
     n = len(samples)
     if not (len(sexes) == len(pngs) == len(pdfs) == len(layouts) == n):

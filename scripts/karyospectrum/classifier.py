@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +69,6 @@ class Recipe:
     max_minutes: float = 0.0  # 0 = no wall-clock limit (training loop; loading and evaluation excluded)
     amp: bool = False  # mixed precision: bf16 autocast on the CPU, fp16 on CUDA
     seed: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 # The lab-shift recipe for long CPU runs: augmentations, synthetic crops mixed in, EMA weights.
@@ -115,14 +114,11 @@ TTA_MODES = ("none", "hflip")
 
 
 def recipe_from(preset: str, **overrides) -> Recipe:
-    if preset not in PRESETS:
-        raise InputError(None, f"unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
-    values = dict(PRESETS[preset])
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    names = {f.name for f in fields(Recipe)}
-    unknown = set(values) - names
-    if unknown:
-        raise InputError(None, f"unknown recipe keys: {', '.join(sorted(unknown))}")
+    from .training import apply_overrides, preset_config
+
+    values = {f.name: getattr(Recipe, f.name) for f in fields(Recipe) if hasattr(Recipe, f.name)}
+    values.update(preset_config(PRESETS, preset))
+    apply_overrides(values, overrides, lambda key: f"unknown recipe key {key!r}")
     for k in ("scale", "blur_sigma", "gamma_range", "lowres_scale"):
         values[k] = tuple(values.get(k, getattr(Recipe, k)))
     r = Recipe(**values)

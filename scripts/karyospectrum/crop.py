@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,7 +32,6 @@ class Crop:
     area: int
     angle: float  # degrees the crop was rotated by to stand upright
     split: bool = False  # came from a component split by the watershed
-    extra: dict = field(default_factory=dict)
 
     def box_dict(self) -> dict:
         x0, y0, x1, y1 = self.box

@@ -46,6 +46,17 @@ class ImageLimits:
     max_decoded_bytes: int = MAX_DECODED_BYTES
 
 
+# The workflow's own pictures (tiles, karyograms for the contact sheet): a chromosome tile is thinner
+# (chromosome 1 is ~1:11) and a karyogram larger than a user's crop or spread may be.
+WORKFLOW_IMAGES = ImageLimits(
+    max_bytes=512 * 1024 * 1024,
+    max_pixels=64_000_000,
+    max_side=65_536,
+    max_aspect=1_000.0,
+    max_decoded_bytes=4 * 64_000_000,
+)
+
+
 def _read_source(source, name: str | None, max_bytes: int) -> tuple[bytes, str]:
     if isinstance(source, (str, Path)):
         path = Path(source)

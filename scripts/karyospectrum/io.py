@@ -112,7 +112,15 @@ def save_npz(path: str | Path, **arrays) -> None:
                 write_npz_member(zf, name, arr)
 
 
-def save_png(path: str | Path, image) -> None:
-    """Save a PIL image as PNG atomically, with no timestamp chunks (byte-stable)."""
-    with atomic_path(path, suffix=".png") as tmp:
-        image.save(tmp, format="PNG", optimize=False)
+def png_bytes(image, dpi: int | None = None, compress_level: int = 6) -> bytes:
+    """The one PNG encoder: a PIL image as PNG bytes with no timestamp chunks (byte-stable), with its
+    print resolution when ``dpi`` is given; ``compress_level`` is zlib's 0-9."""
+    buf = io.BytesIO()
+    extra = {"dpi": (dpi, dpi)} if dpi else {}
+    image.save(buf, format="PNG", optimize=False, compress_level=int(compress_level), **extra)
+    return buf.getvalue()
+
+
+def save_png(path: str | Path, image, dpi: int | None = None, compress_level: int = 6) -> None:
+    """Save a PIL image as PNG atomically (see :func:`png_bytes`)."""
+    write_bytes(path, png_bytes(image, dpi, compress_level))

@@ -15,11 +15,12 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 from . import CHROMOSOMES
-from .cli import log
 from .errors import InputError
 from .ideogram import chrom_height, shape_tile
-from .io import atomic_path, write_json
-from .tiles import MANIFEST_COLUMNS, read_manifest, write_manifest  # noqa: F401 - the tiles owner
+from .io import atomic_path, png_bytes, write_json
+from .tiles import CHROM1_HEIGHT, CHROMATID_WIDTH, open_tile, read_manifest
+
+log = logging.getLogger("karyospectrum.karyogram")
 
 ISCN_ROWS: list[list[str]] = [
     ["1", "2", "3", "4", "5"],
@@ -33,8 +34,8 @@ ISCN_ROWS: list[list[str]] = [
 class Style:
     """Geometry and look of a karyogram, in pixels of the PNG (``dpi`` only sets its print size)."""
 
-    chrom1_height: int = 600  # height of chromosome 1; the others scale with their length
-    chromatid_width: int = 56  # width of one chromosome copy (constant, as on a real karyogram)
+    chrom1_height: int = CHROM1_HEIGHT  # height of chromosome 1; the others scale with their length
+    chromatid_width: int = CHROMATID_WIDTH  # width of one chromosome copy (constant, as on a real karyogram)
     crop_width: int = 90  # widest a real crop may be drawn when shaped=False
     copy_gap: int = 8  # between the copies of one chromosome
     min_cell_gap: int = 40  # least space between two chromosomes' groups in a row
@@ -143,6 +144,13 @@ def _fit(img: Image.Image, max_w: int, max_h: int) -> Image.Image:
     return img.convert("RGBA").resize(size, Image.Resampling.LANCZOS)
 
 
+def _draw_text(draw, at, text: str, font, size: int, color: str, recorded) -> dict:
+    """Draw ``text`` centred under ``at``; its layout entry (position ``recorded``, size, colour, bbox)."""
+    draw.text(at, text, fill=color, font=font, anchor="mt")
+    bbox = [int(v) for v in draw.textbbox(at, text, font=font, anchor="mt")]
+    return {"text": text, "x": recorded[0], "y": recorded[1], "size": size, "color": color, "bbox": bbox}
+
+
 def render_karyogram(
     images: dict[tuple[str, int], Image.Image],
     title: str | None = None,
@@ -203,33 +211,13 @@ def render_karyogram(
                 {"chrom": chrom, "copy": copy, "x0": x0, "y0": y0, "x1": x0 + tile.width, "y1": baseline}
             )
             x += slot_w + style.copy_gap
-        ly = baseline + style.label_gap
         color = style.label_color if copies else "#a0a0a0"
-        draw.text((cx, ly), chrom, fill=color, font=label_font, anchor="mt")
-        bbox = [int(v) for v in draw.textbbox((cx, ly), chrom, font=label_font, anchor="mt")]
-        labels.append(
-            {
-                "text": chrom,
-                "x": round(cx, 1),
-                "y": ly,
-                "size": style.label_size,
-                "color": color,
-                "bbox": bbox,
-            }
-        )
+        pos = (round(cx, 1), baseline + style.label_gap)
+        labels.append(_draw_text(draw, (cx, pos[1]), chrom, label_font, style.label_size, color, pos))
     title_entry = None
     if title:
-        tx, ty = width / 2, style.margin
-        draw.text((tx, ty), title, fill=style.label_color, font=title_font, anchor="mt")
-        bbox = [int(v) for v in draw.textbbox((tx, ty), title, font=title_font, anchor="mt")]
-        title_entry = {
-            "text": title,
-            "x": tx,
-            "y": ty,
-            "size": style.title_size,
-            "color": style.label_color,
-            "bbox": bbox,
-        }
+        at = (width / 2, style.margin)
+        title_entry = _draw_text(draw, at, title, title_font, style.title_size, style.label_color, at)
     boxes.sort(key=lambda b: (CHROMOSOMES.index(b["chrom"]), b["copy"]))
     layout = {
         "sample": title,
@@ -248,20 +236,9 @@ def render_karyogram(
 PNG_LEVEL = 1  # zlib level of the karyogram PNG: level 6 is 1.5x slower for a 15% smaller file
 
 
-def png_bytes(image: Image.Image, dpi: int = 300, level: int = PNG_LEVEL) -> bytes:
-    """The PNG encoding of an RGB image, with its print resolution and no timestamps (byte-stable)."""
-    import io
-
-    buf = io.BytesIO()
-    image.convert("RGB").save(buf, format="PNG", dpi=(dpi, dpi), optimize=False, compress_level=level)
-    return buf.getvalue()
-
-
-def write_png(image: Image.Image, path, dpi: int = 300) -> None:
-    """PNG with its print resolution and no timestamps (byte-stable), written atomically."""
-    from .io import write_bytes
-
-    write_bytes(path, png_bytes(image, dpi))
+def karyogram_png(image: Image.Image, dpi: int = 300) -> bytes:
+    """A karyogram's PNG: RGB, its print resolution, zlib level ``PNG_LEVEL`` (byte-stable)."""
+    return png_bytes(image.convert("RGB"), dpi, PNG_LEVEL)
 
 
 def save_figure(fig, path) -> None:
@@ -337,7 +314,7 @@ def write_pdf(image: Image.Image, layout: dict, path, png: bytes | None = None) 
     import zlib
 
     dpi = layout.get("dpi", 300)
-    w, h, idat = _png_idat(png if png is not None else png_bytes(image, dpi))
+    w, h, idat = _png_idat(png if png is not None else karyogram_png(image, dpi))
     k = 72.0 / dpi  # points per pixel
     font, widths, m = _pdf_font()
     bg = _rgb(layout.get("style", {}).get("background", "#ffffff"))
@@ -410,7 +387,7 @@ def write_karyogram(image: Image.Image, layout: dict, png, pdf, json) -> None:
     """Write the PNG, the PDF (vector labels; it embeds the PNG's data) and the layout JSON, each atomically."""
     from .io import write_bytes
 
-    data = png_bytes(image, layout.get("dpi", 300))
+    data = karyogram_png(image, layout.get("dpi", 300))
     write_bytes(png, data)
     write_pdf(image, layout, pdf, png=data)
     write_json(json, layout)
@@ -485,28 +462,46 @@ def load_sample_tiles(tiles_dir, sample: str, sex: str | None = None, chromosome
         raise InputError(None, f"sample {sample}: {err}") from None
     images = {}
     for chrom, copy, rel in zip(rows["chrom"], rows["copy"], rows["path"]):
-        images[(chrom, int(copy))] = open_image(Path(tiles_dir) / rel)
+        images[(chrom, int(copy))] = open_tile(Path(tiles_dir) / rel)
     return images
 
 
-def open_image(path, max_pixels: int = 64_000_000) -> Image.Image:
-    """Open an image fully, or raise InputError naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "missing image")
-    if path.stat().st_size == 0:
-        raise InputError(path, "empty file, not an image")
-    try:
-        with Image.open(path) as img:
-            if img.width * img.height > max_pixels:
-                raise InputError(path, f"image too large ({img.width}x{img.height})")
-            img.load()
-            return img.convert("RGB")
-    except (OSError, Image.DecompressionBombError, SyntaxError, ValueError) as err:
-        raise InputError(path, f"not a readable image ({type(err).__name__})") from None
-
-
 # --- the cohort contact sheet ---
+
+
+CONTACT_SHEET_PIXELS = 60_000_000  # ~180 MB of RGB: 2,504 karyograms at ~120 px wide
+
+
+def _thumbnail(path, width: int) -> Image.Image:
+    img = open_tile(path)
+    img = img.reduce(max(1, img.width // (2 * width)))  # cheap box shrink first, then a good resample
+    return img.resize((width, max(1, round(img.height * width / img.width))), Image.Resampling.LANCZOS)
+
+
+def cohort_contact_sheet(
+    paths, columns: int = 6, thumb_width: int = 300, max_pixels: int = CONTACT_SHEET_PIXELS
+) -> Image.Image:
+    """The contact sheet of karyogram PNGs named ``{sample}.png``: shrunk one at a time (a 2,504-sample
+    cohort never sits in memory whole); a large cohort gets more columns (the sheet stays about square)
+    and narrower thumbnails, so that the sheet stays within ``max_pixels``."""
+    import math
+
+    if columns < 1 or thumb_width < 16:
+        raise InputError(None, "--columns must be >= 1 and --thumb-width >= 16")
+    first = open_tile(paths[0])
+    n, aspect = len(paths), first.height / first.width
+    columns = max(columns, round(math.sqrt(n * aspect)))
+    width = min(thumb_width, max(16, int(math.sqrt(max_pixels / (n * aspect * 1.2)))))
+    if width < thumb_width:
+        log.info(
+            "%d karyograms: thumbnails %d px wide (not %d) to stay within %d pixels",
+            n,
+            width,
+            thumb_width,
+            max_pixels,
+        )
+    items = [(Path(p).name.removesuffix(".png"), _thumbnail(p, width)) for p in paths]
+    return contact_sheet(items, columns=columns, thumb_width=width)
 
 
 def contact_sheet(

@@ -16,8 +16,9 @@ from PIL import Image
 
 from . import AUTOSOMES
 from .errors import InputError
-from .karyogram import open_image, read_manifest, save_figure
+from .karyogram import save_figure
 from .latents import Latents, kinship_sketch, load_latents
+from .tiles import open_tile, read_manifest
 
 TRUTH_COLUMNS = ["sample_a", "sample_b", "relationship", "kinship"]
 THUMB = 16
@@ -59,7 +60,7 @@ def tile_latents(tiles_dir, latents: list[Latents]) -> list[Latents]:
         for sample, copy, rel in zip(rows["sample"], rows["copy"], rows["path"]):
             if sample in index:
                 i, k = index[sample], copies.index(copy)
-                tile = open_image(Path(tiles_dir) / rel).resize((THUMB, THUMB), Image.Resampling.BILINEAR)
+                tile = open_tile(Path(tiles_dir) / rel).resize((THUMB, THUMB), Image.Resampling.BILINEAR)
                 pix[i, k] = np.asarray(tile, dtype=np.float64).ravel()
                 have[i, k] = True
         if have.any():

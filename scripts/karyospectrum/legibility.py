@@ -8,6 +8,7 @@ sample fails its batch with one line naming it and leaves the other samples' out
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,8 @@ from . import CHROMOSOMES
 from .batches import per_sample
 from .errors import InputError
 from .io import write_text
+
+log = logging.getLogger("karyospectrum.legibility")
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"}
 LAYOUT_COLUMNS = ["box", "copy", "pred", "prob", "top3", "expected"]
@@ -279,3 +282,34 @@ def classify_crops(
         m["cell"], group_by = "all", "cell"
     rows, cols, crops, probs, labels, summary = classify_table(clf, m, group_by, batch, use_length)
     return Result(rows, cols, summary, (crops, labels, probs.max(1, initial=0)))
+
+
+def classify_inputs(clf, args) -> list[Result]:
+    """The classify step's inputs (its parsed arguments): art karyograms by layout, a spread, or crops."""
+    if args.layout:
+        keep = bool(args.karyogram)
+        return classify_layouts(clf, args.layout, args.image, args.batch, keep, args.checkpoint)
+    if args.spread:
+        return [classify_spread(clf, args.image[0])]
+    one = args.image[0] if args.image else None
+    opts = dict(group_by=args.group_by, as_cell=args.as_cell, use_length=not args.no_length_prior)
+    return [classify_crops(clf, one, args.folder, args.manifest, batch=args.batch, **opts)]
+
+
+def write_results(results: list[Result], outs, summaries) -> None:
+    """Each result's table (to its ``outs[i]``, or stdout) and summary JSON; a summary line in the log."""
+    from .io import write_json
+
+    for i, r in enumerate(results):
+        write_table(r.rows, outs[i] if outs else None, r.columns)
+        if summaries:
+            write_json(summaries[i], r.summary)
+        log.info("%s", ", ".join(f"{k}: {v}" for k, v in r.summary.items() if k != "aneuploidy_candidates"))
+
+
+def write_legibility_table(summaries, out=None) -> int:
+    """The legibility TSV of the art karyograms' summaries (to ``out`` or stdout); 0 (an exit code)."""
+    rows = legibility_rows(summaries)
+    write_table(rows, out, LEGIBILITY_COLUMNS)
+    log.info("legibility table: %d karyograms", len(rows))
+    return 0

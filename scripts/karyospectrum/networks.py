@@ -239,7 +239,6 @@ class CoordGenerator(GeneratorBase):
         mlp_layers: int = 3,
         n_freq: int = 64,
         offset_range: float = 6.0,
-        **_,
     ):
         super().__init__()
         self.latent_dim, self.resolution = int(latent_dim), (int(resolution[0]), int(resolution[1]))
@@ -353,7 +352,7 @@ def define_G(
     raise ValueError(f"unknown generator architecture {arch!r} (one of {', '.join(GENERATOR_ARCHS)})")
 
 
-def define_D(arch: str, resolution=(64, 64), ndf: int = 32, norm: str = "batch", **_) -> nn.Module:
+def define_D(arch: str, resolution=(64, 64), ndf: int = 32, norm: str = "batch") -> nn.Module:
     """The discriminator (or critic) that matches a generator ``arch``."""
     if arch == "keras-reference":
         return KerasReferenceDiscriminator(resolution)
@@ -611,9 +610,7 @@ def patch_receptive_field(n_layers: int = 3) -> int:
     return rf
 
 
-def define_pix2pix_G(
-    resolution=128, ngf=64, norm="instance", use_dropout=True, input_nc=3, **_
-) -> UnetGenerator:
+def define_pix2pix_G(resolution=128, ngf=64, norm="instance", use_dropout=True, input_nc=3) -> UnetGenerator:
     """``unet_<resolution>``: the U-Net whose bottleneck is 1x1 at ``resolution`` (a power of two >= 32)."""
     res = int(resolution)
     if res < 32 or res & (res - 1):
@@ -621,7 +618,7 @@ def define_pix2pix_G(
     return UnetGenerator(input_nc, 3, res.bit_length() - 1, ngf, norm, use_dropout)
 
 
-def define_pix2pix_D(ndf=64, n_layers=3, norm="instance", input_nc=3, **_) -> NLayerDiscriminator:
+def define_pix2pix_D(ndf=64, n_layers=3, norm="instance", input_nc=3) -> NLayerDiscriminator:
     """The conditional PatchGAN: it sees the sketch and the image stacked (input_nc + 3 channels)."""
     return NLayerDiscriminator(input_nc + 3, ndf, n_layers, norm)
 

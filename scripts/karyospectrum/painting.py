@@ -18,16 +18,13 @@ import numpy as np
 
 from .errors import InputError
 from .latentfile import load_latents
-from .tiles import save_tile, tile_path, tile_size, write_manifest
+from .tiles import CHROM1_HEIGHT, CHROMATID_WIDTH, save_tile, tile_path, tile_size, write_manifest
 
 log = logging.getLogger("karyospectrum.painting")
 
 # The chromatid width (px) at which a painting shows at its training scale; wider tiles (posters)
 # paint the same picture with more pixels, so a print is sharp rather than zoomed.
-REFERENCE_CHROMATID_WIDTH = 56
-# The tile height of chromosome 1 painted by default: the karyogram's (karyogram.Style, which needs fonts
-# this step does not import; tests/test_generate.py checks that the two agree).
-CHROM1_HEIGHT = 600
+REFERENCE_CHROMATID_WIDTH = CHROMATID_WIDTH
 DEFAULT_STYLE = "wallpaper"  # the bundled style a plain run paints with
 MODELS_DIR = "resources/models"  # where the bundled styles are: generator-{style}.safetensors + .json
 

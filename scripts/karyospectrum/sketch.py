@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
+from .tiles import CHROM1_HEIGHT, CHROMATID_WIDTH
 
 log = logging.getLogger("karyospectrum.sketch")
 
@@ -49,8 +50,8 @@ class SketchSettings:
     size: int = 128  # tile width in pixels; must be the pix2pix styles' resolution
     # The karyogram's geometry: a tile is ``size`` wide and a multiple of ``size`` tall, at (about) its
     # chromosome's aspect, so that the karyogram draws it unstretched. chromatid_width 0: square tiles.
-    chrom1_height: int = 600
-    chromatid_width: int = 56
+    chrom1_height: int = CHROM1_HEIGHT
+    chromatid_width: int = CHROMATID_WIDTH
     compress_level: int = 1  # PNG zlib level
 
     def check(self) -> None:
@@ -164,18 +165,14 @@ def read_sketch(
     """
     from PIL import Image
 
+    from .imaging import WORKFLOW_IMAGES, open_image
+
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "sketch not found")
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
-                bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(bg, im.convert("RGBA"))
-            rgb = np.asarray(im.convert("RGB"))
-    except (OSError, Image.DecompressionBombError, SyntaxError, ValueError) as err:
-        raise InputError(path, f"not a readable image ({type(err).__name__})") from None
+    im = open_image(path, limits=WORKFLOW_IMAGES)
+    if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
+        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(bg, im.convert("RGBA"))
+    rgb = np.asarray(im.convert("RGB"))
     h, w = rgb.shape[:2]
     if size is not None and (h, w) != (size, size):
         raise InputError(path, f"sketch is {w}x{h} px; this step paints {size}x{size} px sketches")
@@ -217,8 +214,8 @@ def sketch_cohort(
     with ``out_dir/manifest.tsv``: the karyogram library reads such a folder as it reads art tiles.
     Each tile has its chromosome's aspect (``SketchSettings.tile_shape``).
     """
-    from .karyogram import write_manifest
     from .latents import load_latents
+    from .tiles import write_manifest
 
     settings = settings or SketchSettings()
     settings.check()
@@ -227,11 +224,7 @@ def sketch_cohort(
     for path in latent_files:
         lat = load_latents(path)
         height, width = settings.tile_shape(lat.chrom)
-        if not np.isfinite(lat.latents).all():
-            raise InputError(path, "latents contain NaN or infinite values")
-        for s, sample in enumerate(lat.samples):
-            if not sample or "/" in sample or sample in (".", ".."):
-                raise InputError(path, f"sample id {sample!r} cannot name a tile folder")
+        for s, sample in enumerate(lat.samples):  # load_latents checked the values and the sample ids
             for c in range(lat.latents.shape[1]):
                 if not lat.copy_present[s, c] or not np.any(lat.latents[s, c]):
                     continue

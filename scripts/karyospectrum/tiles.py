@@ -14,9 +14,12 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .io import atomic_path, write_text
+from .io import save_png, write_text
 
 MANIFEST_COLUMNS = ["sample", "chrom", "copy", "path"]
+# The default tile geometry (the karyogram's): chromosome 1's height, and every copy's width, in pixels.
+CHROM1_HEIGHT = 600
+CHROMATID_WIDTH = 56
 
 
 def tile_path(sample: str, chrom: str, copy: int) -> str:
@@ -32,11 +35,17 @@ def tile_size(chrom: str, chrom1_height: int, chromatid_width: int) -> tuple[int
 
 
 def save_tile(path: Path, image: np.ndarray, compress_level: int = 1) -> None:
-    """One tile PNG, atomic, no timestamp chunks: byte-identical for identical pixels."""
+    """One tile PNG (uint8 [H, W, 3]), atomic, no timestamp chunks: byte-identical for identical pixels."""
     from PIL import Image
 
-    with atomic_path(path, suffix=".png") as tmp:
-        Image.fromarray(image).save(tmp, format="PNG", compress_level=int(compress_level))
+    save_png(path, Image.fromarray(image), compress_level=compress_level)
+
+
+def open_tile(path):
+    """A tile (or any picture the workflow wrote) as an RGB PIL image; InputError names a bad file."""
+    from .imaging import WORKFLOW_IMAGES, open_image
+
+    return open_image(path, limits=WORKFLOW_IMAGES).convert("RGB")
 
 
 def write_manifest(tiles_dir, rows) -> None:
