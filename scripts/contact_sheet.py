@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import argparse
 
+from karyospectrum import karyogram as K
 from karyospectrum.cli import log, run, setup_logging
 from karyospectrum.io import save_png
-from karyospectrum.karyogram import CONTACT_SHEET_PIXELS, cohort_contact_sheet
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--karyograms", nargs="+", required=True, help="karyogram PNGs ({sample}.png)")
     p.add_argument("--out", required=True, help="contact sheet PNG")
-    p.add_argument("--columns", type=int, default=6)
-    p.add_argument("--thumb-width", type=int, default=300, help="pixels per thumbnail (at most)")
+    p.add_argument("--columns", type=int, default=K.CONTACT_SHEET_COLUMNS, help="columns (at least)")
     p.add_argument(
-        "--max-pixels", type=int, default=CONTACT_SHEET_PIXELS, help="pixels of the whole sheet (at most)"
+        "--thumb-width", type=int, default=K.CONTACT_SHEET_THUMB_WIDTH, help="pixels per thumbnail (at most)"
+    )
+    p.add_argument(
+        "--max-pixels", type=int, default=K.CONTACT_SHEET_PIXELS, help="pixels of the whole sheet (at most)"
     )
     p.add_argument("--log", default=None)
     return p.parse_args(argv)
@@ -31,7 +33,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
-    sheet = cohort_contact_sheet(args.karyograms, args.columns, args.thumb_width, args.max_pixels)
+    sheet = K.cohort_contact_sheet(args.karyograms, args.columns, args.thumb_width, args.max_pixels)
     save_png(args.out, sheet, dpi=150)
     log.info("contact sheet: %d karyograms, %dx%d px", len(args.karyograms), sheet.width, sheet.height)
     return 0

@@ -383,6 +383,25 @@ def write_pdf(image: Image.Image, layout: dict, path, png: bytes | None = None) 
     write_bytes(path, b"".join(out))
 
 
+def read_layout(path) -> dict:
+    """A karyogram's layout JSON (written by :func:`write_karyogram`) with its boxes, checked."""
+    import json
+
+    try:
+        layout = json.loads(Path(path).read_text())
+        if not isinstance(layout["boxes"], list):
+            raise TypeError("boxes is not a list")
+        for b in layout["boxes"]:
+            _ = (b["x0"], b["y0"], b["x1"], b["y1"], b["chrom"])
+    except FileNotFoundError:
+        raise InputError(path, "layout not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(path, f"not readable ({type(err).__name__})") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise InputError(path, f"not a karyogram layout ({type(err).__name__}: {err})") from None
+    return layout
+
+
 def write_karyogram(image: Image.Image, layout: dict, png, pdf, json) -> None:
     """Write the PNG, the PDF (vector labels; it embeds the PNG's data) and the layout JSON, each atomically."""
     from .io import write_bytes
@@ -470,6 +489,8 @@ def load_sample_tiles(tiles_dir, sample: str, sex: str | None = None, chromosome
 
 
 CONTACT_SHEET_PIXELS = 60_000_000  # ~180 MB of RGB: 2,504 karyograms at ~120 px wide
+CONTACT_SHEET_COLUMNS = 6  # at least; a large cohort's sheet gets more, to stay about square
+CONTACT_SHEET_THUMB_WIDTH = 300  # pixels per thumbnail, at most
 
 
 def _thumbnail(path, width: int) -> Image.Image:
@@ -479,7 +500,10 @@ def _thumbnail(path, width: int) -> Image.Image:
 
 
 def cohort_contact_sheet(
-    paths, columns: int = 6, thumb_width: int = 300, max_pixels: int = CONTACT_SHEET_PIXELS
+    paths,
+    columns: int = CONTACT_SHEET_COLUMNS,
+    thumb_width: int = CONTACT_SHEET_THUMB_WIDTH,
+    max_pixels: int = CONTACT_SHEET_PIXELS,
 ) -> Image.Image:
     """The contact sheet of karyogram PNGs named ``{sample}.png``: shrunk one at a time (a 2,504-sample
     cohort never sits in memory whole); a large cohort gets more columns (the sheet stays about square)
@@ -506,8 +530,8 @@ def cohort_contact_sheet(
 
 def contact_sheet(
     karyograms: list[tuple[str, Image.Image]],
-    columns: int = 6,
-    thumb_width: int = 300,
+    columns: int = CONTACT_SHEET_COLUMNS,
+    thumb_width: int = CONTACT_SHEET_THUMB_WIDTH,
     label_size: int = 20,
     background: str = "#ffffff",
 ) -> Image.Image:

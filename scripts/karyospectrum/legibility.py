@@ -70,27 +70,11 @@ class Karyogram:
     probs: np.ndarray = field(default_factory=lambda: np.zeros((0, len(CHROMOSOMES)), np.float32))
 
 
-def read_layout(path) -> dict:
-    """A karyogram's layout JSON (rule karyogram) with its boxes."""
-    try:
-        layout = json.loads(Path(path).read_text())
-        if not isinstance(layout["boxes"], list):
-            raise TypeError("boxes is not a list")
-        for b in layout["boxes"]:
-            _ = (b["x0"], b["y0"], b["x1"], b["y1"], b["chrom"])
-    except FileNotFoundError:
-        raise InputError(path, "layout not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(path, f"not readable ({type(err).__name__})") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise InputError(path, f"not a karyogram layout ({type(err).__name__}: {err})") from None
-    return layout
-
-
 def load_karyogram(clf, layout_path, image_path, keep_crops: bool = False) -> Karyogram:
     """Crop every layout box out of the karyogram PNG and preprocess it for ``clf``."""
     from .crop import crop_boxes
     from .imaging import open_image, to_grey
+    from .karyogram import read_layout
 
     layout = read_layout(layout_path)
     grey = to_grey(open_image(image_path))
