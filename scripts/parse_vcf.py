@@ -17,7 +17,6 @@ from pathlib import Path
 from karyospectrum.cli import run, setup_logging
 from karyospectrum.errors import InputError
 from karyospectrum.genotypes import ParseOptions, read_chromosome, write_genotypes
-from karyospectrum.samplesheet import cohort_samples, read_sample_sheet
 
 log = logging.getLogger("karyospectrum.parse_vcf")
 
@@ -47,6 +46,8 @@ def main(argv=None) -> int:
     if args.samples:
         ids = vcf_names = args.samples.split(",")
     elif args.sheet and args.cohort:
+        from karyospectrum.samplesheet import cohort_samples, read_sample_sheet  # pandas: only for a sheet
+
         ids, vcf_names = cohort_samples(read_sample_sheet(args.sheet), args.cohort, args.sheet)
     else:
         ap.error("give --samples, or --sheet with --cohort")

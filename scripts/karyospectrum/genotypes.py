@@ -769,6 +769,9 @@ def _fill_calls(gt: np.ndarray, alleles_row: np.ndarray, phase_row: np.ndarray, 
 
 
 _DOT, _ZERO, _NINE, _BAR, _SLASH, _TAB = (ord(c) for c in ".09|/\t")
+# a field "a?b<TAB>" as a little-endian uint32: masking bit 0 of both alleles maps '0' and '1' to '0'
+_ALLELE_BITS = np.uint32(0xFFFEFFFE)
+_FIELD_0 = np.uint32(_ZERO | _ZERO << 16 | _TAB << 24)
 
 
 class TextGenotypes:
@@ -786,11 +789,15 @@ class TextGenotypes:
 
     def fixed(self, texts: list[str], rows: list[int], alleles, phase) -> list[int]:
         """Decode fixed-width lines into rows of the buffers; return the rows that did not fit."""
-        raw = ("\t".join(texts) + "\t").encode("ascii", "replace")
+        texts.append("")  # the last field's tab
+        raw = "\t".join(texts).encode("ascii", "replace")
+        del texts[-1]
         # one little-endian uint32 per field "a|b<TAB>": contiguous bit ops, 4x fewer elements than bytes
         words = np.frombuffer(raw, dtype="<u4").reshape(len(texts), self.n)
         if not self.identity:
             words = words[:, self.order]
+        if self._biallelic(words, rows, alleles, phase):
+            return []
         a0, sep, a1, tab = words & 0xFF, (words >> 8) & 0xFF, (words >> 16) & 0xFF, words >> 24
         ok = (tab == _TAB).all(axis=1) & ((sep == _BAR) | (sep == _SLASH)).all(axis=1)
         ok &= ((a0 - _ZERO <= 9) | (a0 == _DOT)).all(axis=1)  # unsigned: below '0' wraps around
@@ -801,6 +808,28 @@ class TextGenotypes:
         alleles[idx, :, 1] = np.where(a1 == _DOT, MISSING, a1 - _ZERO)
         phase[idx] = sep == _BAR
         return [r for r, good in zip(rows, ok) if not good]
+
+    def _biallelic(self, words: np.ndarray, rows: list[int], alleles, phase) -> bool:
+        """The usual chunk: every field 0 or 1, both phased ("a|b") or both unphased ("a/b").
+
+        Decodes it in one pass and returns True; returns False (nothing written) for any other chunk.
+        """
+        if not words.size:
+            return False
+        sep = _BAR if (words[0, 0] >> 8) & 0xFF == _BAR else _SLASH
+        tmp = np.bitwise_and(words, _ALLELE_BITS)
+        if not bool((tmp == (_FIELD_0 | sep << 8)).all()):
+            return False
+        n = len(rows)
+        # the allele characters are bytes 0 and 2 of each field: '0'/'1' minus '0'
+        chars = np.ascontiguousarray(words).view(np.uint8).reshape(n, words.shape[1], 4)[:, :, 0:3:2]
+        dest = slice(rows[0], rows[0] + n) if rows[-1] - rows[0] == n - 1 else np.asarray(rows)
+        if isinstance(dest, slice):
+            np.subtract(chars, _ZERO, out=alleles[dest].view(np.uint8))
+        else:
+            alleles[dest] = (chars - _ZERO).view(np.int8)
+        phase[dest] = sep == _BAR
+        return True
 
     def line(self, text: str, fmt: str, rec_no: int, chrom: str, alleles_row, phase_row) -> None:
         """Decode one line of any shape (haploid, mixed ploidy, extra FORMAT keys)."""
@@ -865,6 +894,7 @@ def _read_text_batch(
     cap = len(alleles)
     fixed_texts: list[str] = []
     fixed_rows: list[int] = []
+    width = text.width
     for line in lines:
         state["rec_no"] += 1
         f, pos = _split_record(line, text, state["rec_no"], chrom)
@@ -872,15 +902,20 @@ def _read_text_batch(
         if options.pass_only and f[6] not in ("PASS", "."):
             counts["filtered"] += 1
             continue
-        ref, alts = f[3], ([] if f[4] == "." else f[4].split(","))
-        kept = _kept_alts(ref, alts, options, counts)
-        if kept is None:
-            continue
+        ref = f[3]
+        kept = _SNP_ALT.get(f[4]) if ref in _BASES else None  # the common case: one SNP, counted as none
+        if kept is not None:
+            alts = kept
+        else:
+            alts = [] if f[4] == "." else f[4].split(",")
+            kept = _kept_alts(ref, alts, options, counts)
+            if kept is None:
+                continue
         if f[8] != "GT" and "GT" not in f[8].split(":"):  # a record without calls (FORMAT "." or "PL")
             counts["skipped_no_gt"] += 1
             continue
         i = len(meta)
-        if f[8] == "GT" and len(f[9]) == text.width:
+        if f[8] == "GT" and len(f[9]) == width:
             fixed_texts.append(f[9])
             fixed_rows.append(i)
         else:
@@ -892,6 +927,10 @@ def _read_text_batch(
         for i in text.fixed(fixed_texts, fixed_rows, alleles, phase):
             text.line(fixed_texts[fixed_rows.index(i)], "GT", state["rec_no"], chrom, alleles[i], phase[i])
     return meta
+
+
+_BASES = frozenset("ACGTacgt")
+_SNP_ALT = {a: ((1, a),) for a in _BASES}  # what _kept_alts keeps of a one-base REF with this one ALT
 
 
 def _split_record(line: str, text: TextGenotypes, rec_no: int, chrom: str) -> tuple[list[str], int]:
@@ -909,8 +948,11 @@ def _split_record(line: str, text: TextGenotypes, rec_no: int, chrom: str) -> tu
 
 def _to_chunk(meta: list[tuple], alleles: np.ndarray, phase: np.ndarray, counts) -> Chunk:
     """A chunk from filled buffers: phasing, split multi-allelic sites, variant keys (vectorized)."""
-    full_diploid = (alleles[..., 0] >= 0) & (alleles[..., 1] >= 0)
-    phased = not bool(((phase == 0) & full_diploid).any())
+    if alleles.min(initial=0) >= 0:  # every call diploid and called: phased when every phase flag is set
+        phased = bool(phase.all())
+    else:
+        full_diploid = (alleles[..., 0] >= 0) & (alleles[..., 1] >= 0)
+        phased = not bool(((phase == 0) & full_diploid).any())
     positions = np.fromiter((m[0] for m in meta), dtype=np.int64, count=len(meta))
     if any(m[4] > 1 for m in meta):  # split multi-allelic sites; symbolic alleles count as non-ALT
         n_kept = np.fromiter((len(m[3]) for m in meta), dtype=np.intp, count=len(meta))
@@ -933,6 +975,12 @@ def _to_chunk(meta: list[tuple], alleles: np.ndarray, phase: np.ndarray, counts)
 def summarize_calls(chunk: Chunk, counts: collections.Counter) -> np.ndarray:
     """Count call categories of one chunk for the log; return each sample's ploidy in it."""
     h = chunk.haplotypes
+    if h.min(initial=0) >= 0:  # no haploid and no missing call: every sample diploid
+        for name in ("haploid_calls", "missing_calls", "mixed_ploidy_sites"):
+            counts[name] += 0
+        if not chunk.phased:
+            counts["unphased_chunks"] += 1
+        return np.full(h.shape[1], 2 if len(h) else 0, dtype=np.int8)
     haploid = h[:, :, 1] == ABSENT
     missing = (h[..., 0] == MISSING) | (h[..., 1] == MISSING)
     n_haploid = np.count_nonzero(haploid, axis=0)
@@ -954,6 +1002,22 @@ def _write_array(zf: zipfile.ZipFile, name: str, arr: np.ndarray) -> None:
     write_npz_member(zf, name, arr, level=1)  # fixed timestamps: a rerun writes the same bytes
 
 
+def _write_haplotypes(zf: zipfile.ZipFile, prefix: str, h: np.ndarray) -> None:
+    """Haplotypes of only 0 and 1 (no missing or haploid call) as bits, 8x smaller; else as int8."""
+    if h.size and not (h.view(np.uint8) > 1).any():
+        _write_array(zf, prefix + "haplotype_bits", np.packbits(h.reshape(-1).view(np.uint8)))
+    else:
+        _write_array(zf, prefix + "haplotypes", h)
+
+
+def _read_haplotypes(npz, files: set[str], prefix: str, n_sites: int, n_samples: int) -> np.ndarray:
+    """The int8 [sites, samples, 2] haplotypes that :func:`_write_haplotypes` wrote."""
+    if prefix + "haplotype_bits" in files:
+        bits = np.unpackbits(npz[prefix + "haplotype_bits"], count=n_sites * n_samples * 2)
+        return bits.view(np.int8).reshape(n_sites, n_samples, 2)
+    return npz[prefix + "haplotypes"]
+
+
 def write_genotypes(out: str | Path, chrom: str, samples: list[str], chunks: Iterator[Chunk], counts) -> dict:
     """Stream chunks into ``out`` (an .npz readable with :class:`GenotypeFile`), atomically."""
     ploidy = np.zeros(len(samples), dtype=np.int8)
@@ -967,7 +1031,7 @@ def write_genotypes(out: str | Path, chrom: str, samples: list[str], chunks: Ite
                 phased &= chunk.phased
                 _write_array(zf, f"chunk{i:05d}_positions", chunk.positions)
                 _write_array(zf, f"chunk{i:05d}_variant_keys", chunk.variant_keys)
-                _write_array(zf, f"chunk{i:05d}_haplotypes", chunk.haplotypes)
+                _write_haplotypes(zf, f"chunk{i:05d}_", chunk.haplotypes)
                 n_variants += len(chunk.positions)
                 n_chunks += 1
             meta = {
@@ -1000,12 +1064,14 @@ class GenotypeFile:
         self.phased = bool(self.meta["phased"])
 
     def chunks(self) -> Iterator[Chunk]:
+        files = set(self._npz.files)
         for i in range(int(self.meta["n_chunks"])):
             p = f"chunk{i:05d}_"
+            positions = self._npz[p + "positions"]
             yield Chunk(
-                self._npz[p + "positions"],
+                positions,
                 self._npz[p + "variant_keys"],
-                self._npz[p + "haplotypes"],
+                _read_haplotypes(self._npz, files, p, len(positions), len(self.samples)),
                 self.phased,
             )
 

@@ -30,6 +30,7 @@ log = logging.getLogger("karyospectrum.latents")
 
 QUANTUM = 2.0**-8
 BLOCK = 2048  # sites per matmul block at most
+PROJECTION_BLOCK = 1 << 16  # counters per projection block (1 MB of uint64: stays in cache)
 EXACT_F32 = 2.0**15  # |partial sums| below this stay exact in float32 on the 2**-8 grid
 CENTERINGS = ("cohort", "af_table", "none")
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -38,35 +39,63 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 def variant_seeds(variant_keys, key: str) -> np.ndarray:
     """uint64 seed per variant key: keyed BLAKE2b, so another key gives unrelated projections."""
     k = hashlib.blake2b(key.encode(), digest_size=32, person=b"karyo-key").digest()
-    return np.fromiter(
-        (
-            int.from_bytes(hashlib.blake2b(str(v).encode(), key=k, digest_size=8).digest(), "little")
-            for v in variant_keys
-        ),
-        dtype=np.uint64,
-        count=len(variant_keys),
-    )
+    keyed = hashlib.blake2b(key=k, digest_size=8)  # the key block hashed once; each site copies it
 
+    def digest(v: str) -> bytes:
+        h = keyed.copy()
+        h.update(v.encode())
+        return h.digest()
 
-def _splitmix64(x: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore"):
-        z = x + _GOLDEN
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
+    names = variant_keys.tolist() if isinstance(variant_keys, np.ndarray) else [str(v) for v in variant_keys]
+    return np.frombuffer(b"".join(map(digest, names)), dtype="<u8").astype(np.uint64)
 
 
 def projections(seeds: np.ndarray, dim: int) -> np.ndarray:
-    """float64 [sites, dim] standard normal rows (Box-Muller on a counter-based generator)."""
+    """float64 [sites, dim] standard normal rows (Box-Muller on a counter-based generator).
+
+    Computed in blocks of sites that stay in cache, in place: the same numbers as the plain formula.
+    """
+    out = np.empty((len(seeds), dim), dtype=np.float64)
+    # counter k of a site is seed + k * golden; splitmix64 adds one more golden first
     with np.errstate(over="ignore"):
-        ctr = seeds[:, None] + np.arange(1, 2 * dim + 1, dtype=np.uint64)[None, :] * _GOLDEN
-    u = (_splitmix64(ctr) >> np.uint64(11)).astype(np.float64) * 2.0**-53
-    u1, u2 = 1.0 - u[:, :dim], u[:, dim:]
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+        steps = np.arange(2, 2 * dim + 2, dtype=np.uint64) * _GOLDEN
+    block = max(1, PROJECTION_BLOCK // (2 * dim))
+    z = np.empty((min(block, len(seeds)), 2 * dim), dtype=np.uint64)
+    t, u = np.empty_like(z), np.empty(z.shape, dtype=np.float64)
+    for b in range(0, len(seeds), block):
+        zb, tb, ub = z[: len(seeds) - b], t[: len(seeds) - b], u[: len(seeds) - b]
+        np.add(seeds[b : b + block, None], steps[None, :], out=zb)
+        _splitmix64_mix(zb, tb)
+        zb >>= np.uint64(11)
+        np.multiply(zb, 2.0**-53, out=ub, casting="unsafe")  # exact: integers below 2**53
+        u1 = 1.0 - ub[:, :dim]
+        np.log(u1, out=u1)
+        u1 *= -2.0
+        np.sqrt(u1, out=u1)
+        u2 = (2.0 * np.pi) * ub[:, dim:]
+        np.cos(u2, out=u2)
+        np.multiply(u1, u2, out=out[b : b + block])
+    return out
+
+
+def _splitmix64_mix(z: np.ndarray, tmp: np.ndarray) -> None:
+    """splitmix64's output function on ``z`` in place (after the golden increment)."""
+    with np.errstate(over="ignore"):
+        np.right_shift(z, np.uint64(30), out=tmp)
+        z ^= tmp
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        np.right_shift(z, np.uint64(27), out=tmp)
+        z ^= tmp
+        z *= np.uint64(0x94D049BB133111EB)
+        np.right_shift(z, np.uint64(31), out=tmp)
+        z ^= tmp
 
 
 def quantize(x: np.ndarray) -> np.ndarray:
-    return np.round(x / QUANTUM) * QUANTUM
+    y = x / QUANTUM
+    np.round(y, out=y)
+    y *= QUANTUM
+    return y
 
 
 def site_weights(p: np.ndarray, alpha: float) -> np.ndarray:
@@ -159,45 +188,56 @@ def _hash_chunk(chunk, phased: bool, settings: LatentSettings, table, seen: set,
     """
     h = chunk.haplotypes
     if phased:
-        calls = h.transpose(1, 2, 0).reshape(h.shape[1] * 2, -1)  # [samples*copies, sites]
-        present |= np.count_nonzero(h >= 0, axis=0) > 0
+        calls = h.reshape(len(h), -1)  # [sites, samples*copies], a view
+        present |= (h >= 0).any(axis=0)
     else:
-        calls = chunk.dosage.T
-        present[:, 0] |= np.count_nonzero(calls >= 0, axis=1) > 0
+        calls = chunk.dosage  # [sites, samples]
+        present[:, 0] |= (calls >= 0).any(axis=0)
     p, keep = _frequencies(chunk, settings, table, seen)
     if not keep.any():
         return 0.0, 0
     c = 1 if phased else 2  # allele copies behind one call: a haplotype, or a diploid dosage
     idx = np.flatnonzero(keep)
     w = site_weights(p[idx], settings.alpha) if settings.centering != "none" else np.ones(len(idx))
-    r = projections(variant_seeds(chunk.variant_keys[idx], settings.key), settings.dim)
-    q = quantize(w[:, None] * r)
+    q = projections(variant_seeds(chunk.variant_keys[idx], settings.key), settings.dim)
+    q *= w[:, None]
+    q = quantize(q)
     _project(calls, h, p, idx, q, c, phased, settings.centering, acc, sq)
     return float(np.sum(c * p[idx] * (1 - p[idx]) * w**2)), len(idx)
 
 
 def _project(calls, h, p, idx, q, c: int, phased: bool, centering: str, acc, sq) -> None:
-    """The hot loop: ``acc += (calls - expected counts) @ q`` in exact blocks (``sq`` for "none")."""
+    """The hot loop: ``acc += (calls - expected counts).T @ q`` in exact blocks (``sq`` for "none").
+
+    ``calls`` is [sites, samples*copies]; every product and partial sum is exact, so the order of
+    the sums does not matter.
+    """
     # float32 is exact while every partial sum stays below EXACT_F32; "none" needs float64 for sq
     dtype = np.float64 if centering == "none" else np.float32
     qmax = max(float(np.abs(q).max(initial=0.0)), 1.0)
     block = int(max(1, min(BLOCK, EXACT_F32 // (2 * qmax))))
     q32 = q.astype(dtype)
-    complete = not (h[idx] < 0).any()  # no missing call and no haploid copy in this chunk
+    every_site = len(idx) == len(calls)
+    # no missing call and no haploid copy among the used sites
+    complete = bool(h.min(initial=0) >= 0) or not (h[idx] < 0).any()
+    buf = np.empty((min(block, len(idx)), calls.shape[1]), dtype=dtype)
+    if centering != "none":
+        # expected allele count of each call: (present copies) x p; missing calls add 0
+        v = quantize(p[idx][:, None] * q)
+        if complete:  # every call has all its copies: the same count for everyone
+            acc -= c * v.sum(axis=0)
     for b in range(0, len(idx), block):
         sl = slice(b, b + block)
-        x = calls[:, idx[sl]]
-        xv = np.where(x >= 0, x, 0).astype(dtype)
-        acc += xv @ q32[sl]
-        if centering != "none":
-            # expected allele count of each call: (present copies) x p; missing calls add 0
-            v = quantize(p[idx[sl]][:, None] * q[sl])
-            if complete:  # every call has all its copies: the same count for everyone
-                acc -= c * v.sum(axis=0)
-            else:
-                acc -= _copies_called(h[idx[sl]], phased).astype(dtype) @ v.astype(dtype)
-        else:
-            sq += xv**2 @ (q[sl] ** 2).sum(axis=1)
+        x = calls[sl] if every_site else calls[idx[sl]]
+        xv = buf[: len(x)]
+        np.copyto(xv, x)
+        if not complete:
+            np.maximum(xv, 0, out=xv)  # missing calls and absent copies count 0
+        acc += xv.T @ q32[sl]
+        if centering == "none":
+            sq += (xv**2).T @ (q[sl] ** 2).sum(axis=1)
+        elif not complete:
+            acc -= _copies_called(h[idx[sl]], phased).astype(dtype).T @ v[sl].astype(dtype)
 
 
 def _hash_absent_table_sites(table, seen: set, genotypes: GenotypeFile, settings: LatentSettings, acc):
@@ -255,12 +295,12 @@ def allele_frequencies(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _copies_called(h: np.ndarray, phased: bool) -> np.ndarray:
-    """int8 [samples*copies, sites]: how many allele copies were called (0 where missing)."""
+    """int8 [sites, samples*copies]: how many allele copies were called (0 where missing)."""
     if phased:
-        return (h >= 0).transpose(1, 2, 0).reshape(h.shape[1] * 2, -1).astype(np.int8)
+        return (h >= 0).reshape(len(h), -1).astype(np.int8)
     n_present = (h[..., 0] != ABSENT).astype(np.int8) + (h[..., 1] != ABSENT)
     missing = (h[..., 0] == -1) | (h[..., 1] == -1)
-    return np.where(missing, 0, n_present).T.astype(np.int8)
+    return np.where(missing, 0, n_present).astype(np.int8)
 
 
 def write_af_table(genotype_files: list[str | Path], out: str | Path) -> int:
