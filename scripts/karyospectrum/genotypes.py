@@ -963,10 +963,9 @@ def _to_chunk(meta: list[tuple], alleles: np.ndarray, phase: np.ndarray, counts)
         positions = positions[rows]
     else:
         haplotypes = alleles.copy()  # the buffers are reused for the next chunk
+    names = {c: harmonize(c) for c in {m[1] for m in meta}}
     keys = [
-        f"{harmonize(c)}:{pos}:{ref.upper()}:{alt.upper()}"
-        for pos, c, ref, kept, _ in meta
-        for _, alt in kept
+        f"{names[c]}:{pos}:{ref.upper()}:{alt.upper()}" for pos, c, ref, kept, _ in meta for _, alt in kept
     ]
     counts["snps"] += len(keys)
     return Chunk(positions, np.array(keys, dtype=str), haplotypes, phased)

@@ -30,7 +30,7 @@ log = logging.getLogger("karyospectrum.latents")
 
 QUANTUM = 2.0**-8
 BLOCK = 2048  # sites per matmul block at most
-PROJECTION_BLOCK = 1 << 16  # counters per projection block (1 MB of uint64: stays in cache)
+PROJECTION_BLOCK = 1 << 17  # counters per projection block (512 KB arrays: stay in cache)
 EXACT_F32 = 2.0**15  # |partial sums| below this stay exact in float32 on the 2**-8 grid
 CENTERINGS = ("cohort", "af_table", "none")
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -53,29 +53,37 @@ def variant_seeds(variant_keys, key: str) -> np.ndarray:
 def projections(seeds: np.ndarray, dim: int) -> np.ndarray:
     """float64 [sites, dim] standard normal rows (Box-Muller on a counter-based generator).
 
-    Computed in blocks of sites that stay in cache, in place: the same numbers as the plain formula.
+    Computed in place, in blocks of sites that stay in cache: the same numbers as
+    ``sqrt(-2 log(1 - u[:, :dim])) * cos(2 pi u[:, dim:])`` on the 2 * dim uniforms ``u`` of a site.
     """
     out = np.empty((len(seeds), dim), dtype=np.float64)
-    # counter k of a site is seed + k * golden; splitmix64 adds one more golden first
+    # counter k (1..2 dim) of a site is seed + k * golden; splitmix64 adds one more golden first
     with np.errstate(over="ignore"):
         steps = np.arange(2, 2 * dim + 2, dtype=np.uint64) * _GOLDEN
     block = max(1, PROJECTION_BLOCK // (2 * dim))
-    z = np.empty((min(block, len(seeds)), 2 * dim), dtype=np.uint64)
-    t, u = np.empty_like(z), np.empty(z.shape, dtype=np.float64)
+    shape = (min(block, len(seeds)), dim)
+    z, tmp, u = np.empty(shape, dtype=np.uint64), np.empty(shape, dtype=np.uint64), np.empty(shape)
     for b in range(0, len(seeds), block):
-        zb, tb, ub = z[: len(seeds) - b], t[: len(seeds) - b], u[: len(seeds) - b]
-        np.add(seeds[b : b + block, None], steps[None, :], out=zb)
-        _splitmix64_mix(zb, tb)
-        zb >>= np.uint64(11)
-        np.multiply(zb, 2.0**-53, out=ub, casting="unsafe")  # exact: integers below 2**53
-        u1 = 1.0 - ub[:, :dim]
-        np.log(u1, out=u1)
-        u1 *= -2.0
-        np.sqrt(u1, out=u1)
-        u2 = (2.0 * np.pi) * ub[:, dim:]
-        np.cos(u2, out=u2)
-        np.multiply(u1, u2, out=out[b : b + block])
+        n = min(block, len(seeds) - b)
+        zb, tb, ub, rows = z[:n], tmp[:n], u[:n], out[b : b + n]
+        _uniforms(seeds[b : b + n], steps[dim:], zb, tb, ub)
+        ub *= 2.0 * np.pi
+        np.cos(ub, out=rows)
+        _uniforms(seeds[b : b + n], steps[:dim], zb, tb, ub)
+        np.subtract(1.0, ub, out=ub)
+        np.log(ub, out=ub)
+        ub *= -2.0
+        np.sqrt(ub, out=ub)
+        rows *= ub
     return out
+
+
+def _uniforms(seeds: np.ndarray, steps: np.ndarray, z: np.ndarray, tmp: np.ndarray, u: np.ndarray) -> None:
+    """u[i, k] = splitmix64(seeds[i] + steps[k]) >> 11, times 2**-53 (exact: integers below 2**53)."""
+    np.add(seeds[:, None], steps[None, :], out=z)
+    _splitmix64_mix(z, tmp)
+    z >>= np.uint64(11)
+    np.multiply(z.view(np.int64), 2.0**-53, out=u, casting="unsafe")
 
 
 def _splitmix64_mix(z: np.ndarray, tmp: np.ndarray) -> None:
@@ -91,8 +99,9 @@ def _splitmix64_mix(z: np.ndarray, tmp: np.ndarray) -> None:
         z ^= tmp
 
 
-def quantize(x: np.ndarray) -> np.ndarray:
-    y = x / QUANTUM
+def quantize(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``x`` rounded to the nearest multiple of QUANTUM (into ``out``, which may be ``x``)."""
+    y = np.divide(x, QUANTUM, out=out)
     np.round(y, out=y)
     y *= QUANTUM
     return y
@@ -201,7 +210,7 @@ def _hash_chunk(chunk, phased: bool, settings: LatentSettings, table, seen: set,
     w = site_weights(p[idx], settings.alpha) if settings.centering != "none" else np.ones(len(idx))
     q = projections(variant_seeds(chunk.variant_keys[idx], settings.key), settings.dim)
     q *= w[:, None]
-    q = quantize(q)
+    quantize(q, out=q)
     _project(calls, h, p, idx, q, c, phased, settings.centering, acc, sq)
     return float(np.sum(c * p[idx] * (1 - p[idx]) * w**2)), len(idx)
 
@@ -223,7 +232,8 @@ def _project(calls, h, p, idx, q, c: int, phased: bool, centering: str, acc, sq)
     buf = np.empty((min(block, len(idx)), calls.shape[1]), dtype=dtype)
     if centering != "none":
         # expected allele count of each call: (present copies) x p; missing calls add 0
-        v = quantize(p[idx][:, None] * q)
+        v = p[idx][:, None] * q
+        quantize(v, out=v)
         if complete:  # every call has all its copies: the same count for everyone
             acc -= c * v.sum(axis=0)
     for b in range(0, len(idx), block):
@@ -289,8 +299,12 @@ def _frequencies(chunk, settings: LatentSettings, table, seen: set) -> tuple[np.
 def allele_frequencies(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Alt allele frequency per site over every called copy, and the number of called copies."""
     flat = h.reshape(len(h), -1)
-    alt = np.count_nonzero(flat == 1, axis=1)
-    called = np.count_nonzero(flat >= 0, axis=1)
+    if flat.size and flat.view(np.uint8).max() <= 1:  # only 0 and 1: every copy called
+        alt = flat.sum(axis=1, dtype=np.intp)
+        called = np.full(len(flat), flat.shape[1], dtype=np.intp)
+    else:
+        alt = np.count_nonzero(flat == 1, axis=1)
+        called = np.count_nonzero(flat >= 0, axis=1)
     return np.where(called > 0, alt / np.maximum(called, 1), 0.0), called
 
 
