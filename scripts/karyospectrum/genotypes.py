@@ -772,6 +772,7 @@ _DOT, _ZERO, _NINE, _BAR, _SLASH, _TAB = (ord(c) for c in ".09|/\t")
 # a field "a?b<TAB>" as a little-endian uint32: masking bit 0 of both alleles maps '0' and '1' to '0'
 _ALLELE_BITS = np.uint32(0xFFFEFFFE)
 _FIELD_0 = np.uint32(_ZERO | _ZERO << 16 | _TAB << 24)
+_ALLELE_LOW_BITS = np.uint32(0x00010001)
 
 
 class TextGenotypes:
@@ -786,14 +787,25 @@ class TextGenotypes:
         self.path, self.n, self.order = path, n_columns, order
         self.identity = bool(len(order) == n_columns and (order == np.arange(n_columns)).all())
         self.width = 4 * n_columns - 1
+        # reused between chunks (fresh big arrays cost page faults): staged lines, scratch words, flags
+        self._raw = bytearray()
+        self._scratch: dict[str, np.ndarray] = {}
+
+    def stage(self, k: int, gt: str) -> None:
+        """Copy the k-th fixed-width GT text of a batch into the byte matrix :meth:`fixed` reads."""
+        row = self.width + 1
+        if (k + 1) * row > len(self._raw):
+            grown = bytearray(max(64, 2 * (k + 1)) * row)
+            grown[: len(self._raw)] = self._raw
+            self._raw = grown
+        self._raw[k * row : k * row + self.width] = gt.encode("ascii", "replace")
+        self._raw[k * row + self.width] = _TAB
 
     def fixed(self, texts: list[str], rows: list[int], alleles, phase) -> list[int]:
-        """Decode fixed-width lines into rows of the buffers; return the rows that did not fit."""
-        texts.append("")  # the last field's tab
-        raw = "\t".join(texts).encode("ascii", "replace")
-        del texts[-1]
+        """Decode fixed-width lines (staged with :meth:`stage`) into rows of the buffers; return the
+        rows that did not fit."""
         # one little-endian uint32 per field "a|b<TAB>": contiguous bit ops, 4x fewer elements than bytes
-        words = np.frombuffer(raw, dtype="<u4").reshape(len(texts), self.n)
+        words = np.frombuffer(self._raw, dtype="<u4", count=len(texts) * self.n).reshape(len(texts), self.n)
         if not self.identity:
             words = words[:, self.order]
         if self._biallelic(words, rows, alleles, phase):
@@ -817,19 +829,33 @@ class TextGenotypes:
         if not words.size:
             return False
         sep = _BAR if (words[0, 0] >> 8) & 0xFF == _BAR else _SLASH
-        tmp = np.bitwise_and(words, _ALLELE_BITS)
-        if not bool((tmp == (_FIELD_0 | sep << 8)).all()):
+        tmp, shifted = (
+            self._buffer("tmp", words.shape, np.uint32),
+            self._buffer("shifted", words.shape, np.uint32),
+        )
+        np.bitwise_and(words, _ALLELE_BITS, out=tmp)
+        if not bool(np.equal(tmp, _FIELD_0 | sep << 8, out=self._buffer("ok", words.shape, bool)).all()):
             return False
         n = len(rows)
-        # the allele characters are bytes 0 and 2 of each field: '0'/'1' minus '0'
-        chars = np.ascontiguousarray(words).view(np.uint8).reshape(n, words.shape[1], 4)[:, :, 0:3:2]
+        # the alleles are bit 0 of bytes 0 and 2 of each field; as a uint16 pair: byte 0 and byte 1
+        np.bitwise_and(words, _ALLELE_LOW_BITS, out=tmp)
+        np.right_shift(tmp, 8, out=shifted)
+        tmp |= shifted
         dest = slice(rows[0], rows[0] + n) if rows[-1] - rows[0] == n - 1 else np.asarray(rows)
         if isinstance(dest, slice):
-            np.subtract(chars, _ZERO, out=alleles[dest].view(np.uint8))
+            np.copyto(alleles[dest].view("<u2")[..., 0], tmp, casting="unsafe")  # keeps the low 16 bits
         else:
-            alleles[dest] = (chars - _ZERO).view(np.int8)
+            alleles[dest] = tmp.astype("<u2").view(np.int8).reshape(n, words.shape[1], 2)
         phase[dest] = sep == _BAR
         return True
+
+    def _buffer(self, name: str, shape: tuple[int, int], dtype) -> np.ndarray:
+        """A scratch array of this shape, reusing the memory of the previous chunk's."""
+        size = shape[0] * shape[1]
+        buf = self._scratch.get(name)
+        if buf is None or buf.size < size:
+            buf = self._scratch[name] = np.empty(size, dtype=dtype)
+        return buf[:size].reshape(shape)
 
     def line(self, text: str, fmt: str, rec_no: int, chrom: str, alleles_row, phase_row) -> None:
         """Decode one line of any shape (haploid, mixed ploidy, extra FORMAT keys)."""
@@ -916,6 +942,7 @@ def _read_text_batch(
             continue
         i = len(meta)
         if f[8] == "GT" and len(f[9]) == width:
+            text.stage(len(fixed_texts), f[9])
             fixed_texts.append(f[9])
             fixed_rows.append(i)
         else:
