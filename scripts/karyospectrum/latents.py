@@ -30,6 +30,7 @@ log = logging.getLogger("karyospectrum.latents")
 
 QUANTUM = 2.0**-8
 BLOCK = 2048  # sites per matmul block at most
+SITE_BLOCK = 2048  # sites projected at a time (their projections stay small)
 PROJECTION_BLOCK = 1 << 17  # counters per projection block (512 KB arrays: stay in cache)
 EXACT_F32 = 2.0**15  # |partial sums| below this stay exact in float32 on the 2**-8 grid
 CENTERINGS = ("cohort", "af_table", "none")
@@ -208,27 +209,28 @@ def _hash_chunk(chunk, phased: bool, settings: LatentSettings, table, seen: set,
     c = 1 if phased else 2  # allele copies behind one call: a haplotype, or a diploid dosage
     idx = np.flatnonzero(keep)
     w = site_weights(p[idx], settings.alpha) if settings.centering != "none" else np.ones(len(idx))
-    q = projections(variant_seeds(chunk.variant_keys[idx], settings.key), settings.dim)
-    q *= w[:, None]
-    quantize(q, out=q)
-    _project(calls, h, p, idx, q, c, phased, settings.centering, acc, sq)
+    # no missing call and no haploid copy among the used sites
+    complete = bool(h.min(initial=0) >= 0) or not (h[idx] < 0).any()
+    for b in range(0, len(idx), SITE_BLOCK):  # every sum is exact: blocks of sites change no bit
+        sites = idx[b : b + SITE_BLOCK]
+        q = projections(variant_seeds(chunk.variant_keys[sites], settings.key), settings.dim)
+        q *= w[b : b + SITE_BLOCK, None]
+        quantize(q, out=q)
+        _project(calls, h, p, sites, q, c, phased, settings.centering, complete, acc, sq)
     return float(np.sum(c * p[idx] * (1 - p[idx]) * w**2)), len(idx)
 
 
-def _project(calls, h, p, idx, q, c: int, phased: bool, centering: str, acc, sq) -> None:
+def _project(calls, h, p, idx, q, c: int, phased: bool, centering: str, complete: bool, acc, sq) -> None:
     """The hot loop: ``acc += (calls - expected counts).T @ q`` in exact blocks (``sq`` for "none").
 
     ``calls`` is [sites, samples*copies]; every product and partial sum is exact, so the order of
-    the sums does not matter.
+    the sums does not matter. ``complete``: no missing call and no haploid copy among ``idx``.
     """
     # float32 is exact while every partial sum stays below EXACT_F32; "none" needs float64 for sq
     dtype = np.float64 if centering == "none" else np.float32
     qmax = max(float(np.abs(q).max(initial=0.0)), 1.0)
     block = int(max(1, min(BLOCK, EXACT_F32 // (2 * qmax))))
     q32 = q.astype(dtype)
-    every_site = len(idx) == len(calls)
-    # no missing call and no haploid copy among the used sites
-    complete = bool(h.min(initial=0) >= 0) or not (h[idx] < 0).any()
     buf = np.empty((min(block, len(idx)), calls.shape[1]), dtype=dtype)
     if centering != "none":
         # expected allele count of each call: (present copies) x p; missing calls add 0
@@ -238,7 +240,8 @@ def _project(calls, h, p, idx, q, c: int, phased: bool, centering: str, acc, sq)
             acc -= c * v.sum(axis=0)
     for b in range(0, len(idx), block):
         sl = slice(b, b + block)
-        x = calls[sl] if every_site else calls[idx[sl]]
+        rows = idx[sl]
+        x = calls[rows[0] : rows[-1] + 1] if rows[-1] - rows[0] == len(rows) - 1 else calls[rows]
         xv = buf[: len(x)]
         np.copyto(xv, x)
         if not complete:
