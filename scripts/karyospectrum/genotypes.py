@@ -1008,9 +1008,14 @@ def _to_chunk(meta: list[tuple], alleles: np.ndarray, phase: np.ndarray, counts)
     else:
         haplotypes = alleles.copy()  # the buffers are reused for the next chunk
     names = {c: harmonize(c) for c in {m[1] for m in meta}}
-    keys = [
-        f"{names[c]}:{pos}:{ref.upper()}:{alt.upper()}" for pos, c, ref, kept, _ in meta for _, alt in kept
-    ]
+    if len(positions) == len(meta):  # one ALT kept per record
+        keys = [f"{names[c]}:{pos}:{ref.upper()}:{kept[0][1].upper()}" for pos, c, ref, kept, _ in meta]
+    else:
+        keys = [
+            f"{names[c]}:{pos}:{ref.upper()}:{alt.upper()}"
+            for pos, c, ref, kept, _ in meta
+            for _, alt in kept
+        ]
     counts["snps"] += len(keys)
     return Chunk(positions, np.array(keys, dtype=str), haplotypes, phased)
 
