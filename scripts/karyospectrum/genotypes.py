@@ -659,7 +659,7 @@ def read_chromosome(
             break
         n = len(meta)
         a, ph = (alleles[:n], phase[:n]) if reorder is None else (alleles[:n, reorder], phase[:n, reorder])
-        _check_allele_indices(path, meta, a, contig or chrom, sink)
+        _check_allele_indices(meta, a, contig or chrom, sink)
         yield _to_chunk(meta, a, ph, counts)
     _report_broken(sink, counts, broken)
     if htslib:
@@ -667,18 +667,14 @@ def read_chromosome(
         log.warning("htslib printed %d message(s) while reading %s", len(htslib), path.name)
 
 
-def _check_allele_indices(path: Path, meta: list[tuple], alleles: np.ndarray, chrom: str, sink: dict) -> None:
+def _check_allele_indices(meta: list[tuple], alleles: np.ndarray, chrom: str, sink: dict) -> None:
     """A call whose allele index is beyond its record's ALTs breaks that sample's column (recorded in
-    ``sink``, read as missing); a record where every call does is a broken record, and fails."""
+    ``sink``, read as missing). Such records were read before, so even one where every call is beyond
+    (a single-sample file's ``1/2`` at a biallelic site) does not fail the chromosome."""
     n_alts = np.fromiter((m[4] for m in meta), dtype=np.int16, count=len(meta))
     beyond = (alleles > n_alts[:, None, None]).any(axis=2)
     if not beyond.any():
         return
-    for r in np.flatnonzero(beyond.all(axis=1)):
-        raise InputError(
-            path,
-            f"record {meta[r][5]} on {chrom}: a GT allele index beyond the record's ALT alleles in every sample",
-        )
     for r, j in zip(*np.nonzero(beyond)):
         note_broken(sink, int(j), meta[r][5], f"{chrom}: GT allele index beyond the record's ALT alleles")
     alleles[beyond] = MISSING
