@@ -56,6 +56,9 @@ def main(argv=None) -> int:
     )
     if lat.n_variants == 0:
         log.warning("chromosome %s has no usable variants: its latents are empty (no tiles)", lat.chrom)
+    for sample, problem in zip(lat.samples, lat.broken):
+        if problem:
+            log.warning("sample %s: broken VCF column (%s): left out of the latents", sample, problem)
     return 0
 
 

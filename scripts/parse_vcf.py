@@ -52,10 +52,11 @@ def main(argv=None) -> int:
     else:
         ap.error("give --samples, or --sheet with --cohort")
     counts: collections.Counter = collections.Counter()
+    broken: dict[int, str] = {}  # sample index -> the first problem of its broken VCF column
     opts = ParseOptions(multiallelic=args.multiallelic, pass_only=args.pass_only, chunk_size=args.chunk_size)
     try:
-        chunks = read_chromosome(args.vcf, args.chrom, vcf_names, opts, counts, args.chromosomes)
-        meta = write_genotypes(args.out, args.chrom, ids, chunks, counts)
+        chunks = read_chromosome(args.vcf, args.chrom, vcf_names, opts, counts, args.chromosomes, broken)
+        meta = write_genotypes(args.out, args.chrom, ids, chunks, counts, broken)
     except InputError as err:
         if args.source and err.path == str(Path(args.vcf)):  # a prepared copy: name the user's file
             raise InputError(args.source, err.problem) from None
@@ -69,6 +70,8 @@ def main(argv=None) -> int:
     )
     for name, n in sorted(counts.items()):
         log.info("count %s: %d", name, n)
+    for j, problem in sorted(broken.items()):  # a record number, never a genotype or a position
+        log.warning("sample %s: broken VCF column (%s); its batch will fail", ids[j], problem)
     if meta["n_variants"] == 0:
         log.warning(
             "chromosome %s has no usable variants in %s", meta["chrom"], Path(args.source or args.vcf).name

@@ -312,3 +312,44 @@ def test_bad_genotype_file_is_one_line(tmp_path):
     )
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "bad.npz" in proc.stderr
     assert not (tmp_path / "o.npz").exists()
+
+
+# --- a sample with a broken VCF column (issue 10) is left out, and changes no one else's latents
+
+
+def _parse_and_hash(tmp_path, vcf, samples: list[str], centering: str):
+    from karyospectrum.genotypes import GenotypeFile
+
+    counts, broken = collections.Counter(), {}
+    geno = tmp_path / f"{''.join(samples)}.npz"
+    chunks = read_chromosome(vcf, "1", samples, ParseOptions(), counts, None, broken)
+    write_genotypes(geno, "1", samples, chunks, counts, broken)
+    with GenotypeFile(geno) as g:
+        lat = hash_genotypes(g, LatentSettings(dim=16, centering=centering))
+    lat.save(tmp_path / f"lat_{''.join(samples)}.npz")
+    write_af_table([geno], tmp_path / f"af_{''.join(samples)}.tsv")
+    return load_latents(tmp_path / f"lat_{''.join(samples)}.npz")
+
+
+@pytest.mark.parametrize("centering", ["cohort", "none"])
+def test_broken_sample_is_left_out_of_the_latents(tmp_path, centering):
+    from vcftools import record, vcf_text, write_bgzf
+
+    rng = np.random.default_rng(3)
+    names = ["A", "B", "C", "D"]
+    recs = []
+    for k in range(1, 301):
+        gts = [f"{rng.integers(2)}|{rng.integers(2)}" for _ in names]
+        if k in (5, 120):
+            gts[2] = "0/X" if k == 5 else "0|4"  # C's column is broken twice; the first is reported
+        recs.append(record("chr1", 10 * k, "ACGT"[k % 4], "ACGT"[(k + 2) % 4], gts))
+    vcf = write_bgzf(tmp_path / "broken.vcf.gz", vcf_text(names, recs))
+    with_c = _parse_and_hash(tmp_path, vcf, names, centering)
+    without = _parse_and_hash(tmp_path, vcf, ["A", "B", "D"], centering)
+    assert with_c.broken == ["", "", "record 5 on chr1: malformed GT", ""] and without.broken == []
+    assert not with_c.copy_present[2].any() and not with_c.latents[2].any()
+    keep = [0, 1, 3]
+    assert with_c.latents[keep].tobytes() == without.latents.tobytes()  # bit for bit
+    assert (tmp_path / "af_ABCD.tsv").read_bytes() == (tmp_path / "af_ABD.tsv").read_bytes()
+    with np.load(tmp_path / "lat_ABD.npz") as z:
+        assert "broken" not in z.files  # a sound cohort's file is as before

@@ -391,11 +391,69 @@ def test_gatk_style_format_fields_crlf_and_no_contig_lines(tmp_path):
 
 
 def test_malformed_genotype_is_one_line_without_the_genotype(tmp_path):
-    recs = [record("chr1", 100, "A", "G", ["0|1", "0|x", "1"])]
-    vcf = write_bgzf(tmp_path / "badgt.vcf.gz", vcf_text(SAMPLES, recs))
-    proc, out = parse(tmp_path, vcf)
-    assert_one_line_error(proc, vcf, out, "malformed GT in sample column 2")
+    # broken for every sample: a broken record, which fails the chromosome (one broken sample: see below)
+    recs = [record("chr1", 100, "A", "G", ["1|1", "0|x", "x"])]
+    vcf = write_bgzf(tmp_path / "badgt.vcf.gz", vcf_text(["A", "B"], recs).replace("\t1|1", ""))
+    proc, out = parse(tmp_path, vcf, samples="A,B")
+    assert_one_line_error(proc, vcf, out, "record 1 on chr1: malformed GT in sample column 1")
     assert "0|x" not in proc.stderr
+
+
+# --- one sample's broken column (issue 10): recorded for that sample, the rest is parsed
+
+BROKEN_CALLS = {
+    "0/X": "malformed GT",
+    "abc": "malformed GT",
+    "0|-3": "GT allele index out of range",
+    "0|7": "GT allele index beyond the record's ALT alleles",
+    "short": "no column for this sample (2 sample columns, the header has 3)",
+}
+
+
+def _broken_vcf(tmp_path, call, kind="bgzf_indexed"):
+    """good_records with sample C's call of chr1's second record broken (or, for "short", left out)."""
+    recs = [r for r in good_records() if "<DEL>" not in r]  # a BCF needs <DEL> declared
+    cols = recs[1].split("\t")
+    recs[1] = "\t".join(cols[:-1] if call == "short" else cols[:-1] + [call])
+    return write_as(tmp_path / "in" / f"broken_{kind}.vcf.gz", vcf_text(SAMPLES, recs), kind)
+
+
+@pytest.mark.parametrize("call", list(BROKEN_CALLS))
+def test_one_samples_broken_column_is_recorded_and_the_others_parsed(tmp_path, call):
+    vcf = _broken_vcf(tmp_path, call)
+    clean = _broken_vcf(tmp_path / "clean", ".|.")
+    proc, out = parse(tmp_path, vcf)
+    assert proc.returncode == 0, proc.stderr
+    code, ref = parse_in(tmp_path / "clean", clean)
+    assert code == 0
+    with GenotypeFile(out) as g, GenotypeFile(ref) as r:
+        # C's broken call reads as missing: everything equals the file where it is ".|."
+        assert g.broken == ["", "", f"record 2 on chr1: {BROKEN_CALLS[call]}"] and r.broken == ["", "", ""]
+        assert all((a.haplotypes == b.haplotypes).all() for a, b in zip(g.chunks(), r.chunks()))
+    log = (tmp_path / "parse.log").read_text()
+    assert f"sample C: broken VCF column (record 2 on chr1: {BROKEN_CALLS[call]})" in log
+    assert " 200" not in log + proc.stderr and ":200" not in log  # no position (nor the call) in any message
+    assert call == "short" or call not in log + proc.stderr
+
+
+def test_a_broken_column_is_found_in_a_bcf_too(tmp_path):
+    """A BCF (read by cyvcf2) cannot hold a malformed call, but an allele index beyond the ALTs."""
+    vcf = _broken_vcf(tmp_path, "0|7", kind="bcf")
+    code, out = parse_in(tmp_path, vcf)
+    assert code == 0
+    with GenotypeFile(out) as g:
+        assert g.broken == ["", "", "record 2 on chr1: GT allele index beyond the record's ALT alleles"]
+        assert next(g.chunks()).haplotypes[1, 2].tolist() == [-1, -1]
+
+
+def test_sound_file_has_no_broken_array(tmp_path):
+    vcf = write_bgzf(tmp_path / "good.vcf.gz", vcf_text(SAMPLES, good_records()))
+    code, out = parse_in(tmp_path, vcf)
+    assert code == 0
+    with np.load(out) as z:
+        assert "broken" not in z.files  # files stay as they were; old files read as sound
+    with GenotypeFile(out) as g:
+        assert g.broken == ["", "", ""]
 
 
 # --- every input kind is accepted: plain text, gzip, BGZF and BCF, indexed or not
@@ -441,11 +499,11 @@ def test_every_kind_gives_the_same_genotypes_and_never_writes_beside_the_input(t
 
 
 def test_prepared_copy_is_indexed_bgzf_and_errors_name_the_users_file(tmp_path, capfd):
-    recs = good_records() + [record("chr2", 10, "A", "G", ["0|1", "0|x", "1"])]
+    recs = good_records() + [record("chr2", 10, "A", "G", ["x|1", "0|x", "1|x"])]
     vcf = write_as(tmp_path / "user.vcf.gz", vcf_text(SAMPLES, recs), "plain")
     code, _ = process(vcf, tmp_path / "work", CHROMS)
     err = capfd.readouterr().err
-    assert code == 2 and f"error: {vcf}: record 1 on chr2: malformed GT" in err, err
+    assert code == 2 and f"error: {vcf}: record 1 on chr2: malformed GT in sample column 1" in err, err
     prepared = tmp_path / "work" / "prepared.vcf.gz"
     assert sniff_vcf(prepared) == "bgzf" and in_place(prepared)
     assert gzip.open(prepared, "rt").read() == vcf.read_text()  # the copy holds the same text

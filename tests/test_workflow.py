@@ -290,6 +290,67 @@ def test_batches_are_stable_and_a_broken_sample_fails_only_its_batch(tmp_path):
     assert not (kg / "E.png").exists() and not (kg / "F.png").exists()  # the failed batch leaves nothing
 
 
+def _broken_column_cohort(work: Path, vcf: Path, names: list[str]) -> list[str]:
+    """A work folder whose sheet lists ``names`` of ``vcf`` (chromosomes 21 and 22, batches of two);
+    returns the snakemake arguments that run it."""
+    (work / "config").mkdir(parents=True)
+    (work / "resources").mkdir()
+    (work / "resources/models").symlink_to(REPO / "resources/models")
+    rows = "".join(f"{s}\tc\t{vcf}\tXX\n" for s in names)
+    (work / "config/samples.tsv").write_text("sample\tcohort\tvcf\tsex\n" + rows)
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    config["karyogram"]["pedigree_truth"] = ""
+    config["batch"]["samples"] = 2
+    config["chromosomes"] = ["21", "22"]
+    (work / "config/config.yaml").write_text(yaml.safe_dump(config))
+    return ["-s", str(REPO / "workflow/Snakefile"), "--directory", str(work), "--cores", "2"]
+
+
+def test_a_broken_vcf_column_fails_only_its_batch(tmp_path):
+    """Issue 10: sample D's VCF column is broken on both chromosomes. Its batch (C, D) fails with one line
+    naming D and the problem; the other batch's karyograms and classifications are byte for byte those of
+    a run without D, and no message holds a genotype or a position."""
+    from vcftools import record, vcf_text, write_bgzf
+
+    rng = np.random.default_rng(7)
+    names = ["A", "B", "C", "D"]
+    header = "##fileformat=VCFv4.2\n" + '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+    header += "".join(f"##contig=<ID={c},length=50000000>\n" for c in ("21", "22"))
+    recs = []
+    for chrom in ("21", "22"):
+        for k in range(1, 201):
+            gts = [f"{rng.integers(2)}|{rng.integers(2)}" for _ in names]
+            if k == 3:  # D: an allele index beyond the ALTs on 21, a malformed call on 22
+                gts[3] = "0|5" if chrom == "21" else "0/X"
+            recs.append(record(chrom, 1000 * k + 17, "ACGT"[k % 4], "ACGT"[(k + 1) % 4], gts))
+    vcf = write_bgzf(tmp_path / "cohort.vcf.gz", vcf_text(names, recs, header))
+    targets = [f"results/classify/{s}.tsv" for s in names]
+    clean = tmp_path / "clean"
+    snakemake(*_broken_column_cohort(clean, vcf, names[:3]), "--", *targets[:3])
+    work = tmp_path / "work"
+    proc = snakemake(*_broken_column_cohort(work, vcf, names), "--keep-going", "--", *targets, check=False)
+    assert proc.returncode != 0
+    log = (work / "logs/karyogram/c.1.log").read_text()
+    errors = [line for line in log.splitlines() if "error:" in line]
+    assert len(errors) == 1 and "Traceback" not in log, log[-2000:]
+    assert errors[0].endswith(
+        "error: results/tiles/c/broken.tsv: sample D: broken VCF column (record 3 on 21: GT allele index"
+        " beyond the record's ALT alleles); fix its column or leave it out of the sample sheet"
+    ), errors[0]
+    for sample in "AB":
+        for rel in ("karyograms/{}.png", "karyograms/{}.pdf", "karyograms/{}.layout.json"):
+            assert (work / "results" / rel.format(sample)).read_bytes() == (
+                clean / "results" / rel.format(sample)
+            ).read_bytes(), rel.format(sample)
+        for ext in ("tsv", "json"):
+            got = (work / f"results/classify/{sample}.{ext}").read_bytes()
+            assert got == (clean / f"results/classify/{sample}.{ext}").read_bytes(), (sample, ext)
+    assert not any((work / f"results/karyograms/{s}.png").exists() for s in "CD")
+    messages = "".join(p.read_text() for p in (work / "logs").rglob("*.log")) + proc.stdout + proc.stderr
+    assert "sample D: broken VCF column (record 3 on 22: malformed GT)" in messages
+    assert "3017" not in messages and "0/X" not in messages and "0|5" not in messages
+
+
 def workdir_copy(tmp_path: Path) -> Path:
     work = tmp_path / "work"
     for d in ("workflow", "scripts", "config", "envs", "resources"):

@@ -36,7 +36,7 @@ def render_karyograms(
     to have tiles before the first file is written, then each sample's PNG, PDF and layout are written.
     ``title``: True (each sample's id), False (none) or a text (a single sample's)."""
     from .karyogram import load_sample_tiles, render_karyogram, write_karyogram
-    from .tiles import read_manifest
+    from .tiles import BROKEN_FILE, read_broken, read_manifest
 
     n = len(samples)
     if not (len(sexes) == len(pngs) == len(pdfs) == len(layouts) == n):
@@ -44,6 +44,13 @@ def render_karyograms(
     manifest = read_manifest(tiles_dir)
     manifest = manifest.loc[manifest["sample"].isin(set(samples))]
     groups = {s: rows for s, rows in manifest.groupby("sample", sort=False)}
+    broken = read_broken(tiles_dir)
+    for s in samples:
+        if s in broken:  # its genotypes were not read: fail this batch in one line, before writing
+            raise InputError(
+                Path(tiles_dir) / BROKEN_FILE,
+                f"sample {s}: broken VCF column ({broken[s]}); fix its column or leave it out of the sample sheet",
+            )
     for s in samples:
         if s not in groups:
             raise InputError(Path(tiles_dir) / "manifest.tsv", f"sample {s}: no tiles")

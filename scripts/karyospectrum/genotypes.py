@@ -619,11 +619,15 @@ def read_chromosome(
     options: ParseOptions | None = None,
     counts: collections.Counter | None = None,
     chromosomes: list[str] | None = None,
+    broken: dict[int, str] | None = None,
 ) -> Iterator[Chunk]:
     """Yield chunks of one chromosome for ``samples`` (VCF column names, in this order).
 
     ``counts`` collects per-category record and call counts for the log. With ``chromosomes`` (the
     configured ones), a VCF none of whose contigs is one of them fails at once, and the others are counted.
+    ``broken`` collects the samples whose column is broken (a malformed GT, an allele index out of range or
+    beyond the record's ALTs, no column on a short line): index in ``samples`` -> its first problem, by record number,
+    never a genotype or a position. Their broken calls read as missing; a record broken for every sample fails.
     """
     path = Path(path)
     options = options or ParseOptions()
@@ -644,12 +648,14 @@ def read_chromosome(
     if fmt == "vcf" and idx is not None:
         htslib, contig, lines, text = _open_text(path, idx, header, chrom, samples)
         reorder = None
+        sink = text.broken
 
         def read(label):
             return _read_text_batch(lines, options, counts, state, label, alleles, phase, text)
 
     else:
         htslib, contig, records, reorder = _open_cyvcf2(path, idx, header, chrom, samples)
+        sink = {}
 
         def read(label):
             return _read_batch(records, options, counts, state, path, label, alleles, phase)
@@ -667,10 +673,41 @@ def read_chromosome(
             break
         n = len(meta)
         a, ph = (alleles[:n], phase[:n]) if reorder is None else (alleles[:n, reorder], phase[:n, reorder])
+        _check_allele_indices(meta, a, contig or chrom, sink)
         yield _to_chunk(meta, a, ph, counts)
+    _report_broken(sink, counts, broken)
     if htslib:
         counts["htslib_messages"] += len(htslib)
         log.warning("htslib printed %d message(s) while reading %s", len(htslib), path.name)
+
+
+def _check_allele_indices(meta: list[tuple], alleles: np.ndarray, chrom: str, sink: dict) -> None:
+    """A call whose allele index is beyond its record's ALTs breaks that sample's column (recorded in
+    ``sink``, read as missing). Such records were read before, so even one where every call is beyond
+    (a single-sample file's ``1/2`` at a biallelic site) does not fail the chromosome."""
+    if len(meta) == 0 or alleles.max() <= 1:  # every kept record has an ALT: the common case is done
+        return
+    n_alts = np.fromiter((m[4] for m in meta), dtype=np.int16, count=len(meta))
+    beyond = (alleles > n_alts[:, None, None]).any(axis=2)
+    if not beyond.any():
+        return
+    for r, j in zip(*np.nonzero(beyond)):
+        note_broken(sink, int(j), meta[r][5], f"{chrom}: GT allele index beyond the record's ALT alleles")
+    alleles[beyond] = MISSING
+
+
+def _report_broken(sink: dict, counts, broken: dict | None) -> None:
+    """Count the samples with a broken column; give each one's first problem to ``broken``."""
+    if sink:
+        counts["broken_samples"] = len(sink)
+    if sink and broken is not None:
+        broken.update((j, f"record {rec} on {where}") for j, (rec, where) in sorted(sink.items()))
+
+
+def note_broken(sink: dict, j: int, rec_no: int, problem: str) -> None:
+    """Keep sample ``j``'s first broken call: ``(record number, "chrom: problem")``."""
+    if j not in sink or rec_no < sink[j][0]:
+        sink[j] = (rec_no, problem)
 
 
 CHUNK_CELLS = 8_000_000  # records x samples per chunk: 16 MB of int8 haplotypes
@@ -734,7 +771,8 @@ def _read_batch(
     alleles: np.ndarray,
     phase: np.ndarray,
 ) -> list[tuple]:
-    """Fill ``alleles``/``phase`` with up to their length of kept records; return their (pos, chrom, ref, alts)."""
+    """Fill ``alleles``/``phase`` with up to their length of kept records; return their
+    (pos, chrom, ref, kept alts, number of ALTs, record number)."""
     meta = []
     cap = len(alleles)
     while True:
@@ -762,7 +800,7 @@ def _read_batch(
             counts["skipped_no_gt"] += 1
             continue
         _fill_calls(gt, alleles[len(meta)], phase[len(meta)], counts)
-        meta.append((pos, v.CHROM, ref, kept, len(alts)))
+        meta.append((pos, v.CHROM, ref, kept, len(alts), state["rec_no"]))
         if len(meta) == cap:
             break
     return meta
@@ -805,6 +843,8 @@ class TextGenotypes:
         self._raw = bytearray()
         self._view = memoryview(self._raw)  # slice assignment through a memoryview is the fast copy
         self._scratch: dict[str, np.ndarray] = {}
+
+        self.broken: dict[int, tuple] = {}  # sample index -> its first broken call (record, problem)
 
     def stage(self, k: int, gt: str) -> None:
         """Copy the k-th fixed-width GT text of a batch into the byte matrix :meth:`fixed` reads."""
@@ -875,12 +915,17 @@ class TextGenotypes:
         return buf[:size].reshape(shape)
 
     def line(self, text: str, fmt: str, rec_no: int, chrom: str, alleles_row, phase_row) -> None:
-        """Decode one line of any shape (haploid, mixed ploidy, extra FORMAT keys)."""
+        """Decode one line of any shape (haploid, mixed ploidy, extra FORMAT keys).
+
+        A broken call of some samples (malformed GT, allele index out of range, no column on a short line)
+        is recorded in :attr:`broken` and read as missing; a record broken for every sample fails.
+        """
         fields = text.split("\t")
-        if len(fields) != self.n:
+        n_fields = len(fields)
+        if n_fields > self.n:
             raise InputError(
                 self.path,
-                f"record {rec_no} on {chrom}: {len(fields)} sample columns, the header has {self.n}",
+                f"record {rec_no} on {chrom}: {n_fields} sample columns, the header has {self.n}",
             )
         keys = fmt.split(":")
         if "GT" not in keys:
@@ -888,9 +933,10 @@ class TextGenotypes:
         gi = keys.index("GT")
         if len(keys) > 1:
             fields = [f.split(":")[gi] if gi < f.count(":") + 1 else "." for f in fields]
+        fields += ["."] * (self.n - n_fields)  # a short line: the samples without a column are broken
         if not self.identity:
             fields = [fields[i] for i in self.order]
-        if max(map(len, fields)) <= 3:
+        if n_fields == self.n and max(map(len, fields)) <= 3:
             arr = np.array(fields, dtype="S3").view(np.uint8).reshape(len(fields), 3)
             c0, c1, c2 = arr[:, 0], arr[:, 1], arr[:, 2]
             haploid = c1 == 0
@@ -904,22 +950,51 @@ class TextGenotypes:
                 )
                 phase_row[:] = haploid | (c1 == _BAR)
                 return
-        for j, gt in enumerate(fields):  # rare: multi-digit alleles, polyploid or malformed calls
-            parts = re.split(r"[|/]", gt)
-            try:
-                codes = [MISSING if p == "." else int(p) for p in parts]
-            except ValueError:
-                raise InputError(
-                    self.path, f"record {rec_no} on {chrom}: malformed GT in sample column {j + 1}"
-                ) from None
-            if any(c > 127 for c in codes) or not codes:
-                raise InputError(
-                    self.path,
-                    f"record {rec_no} on {chrom}: GT allele index out of range in sample column {j + 1}",
-                )
-            alleles_row[j, 0] = codes[0]
-            alleles_row[j, 1] = codes[1] if len(codes) > 1 else ABSENT
-            phase_row[j] = len(codes) == 1 or "|" in gt
+        problems = {}
+        if n_fields < self.n:
+            order = self.order if not self.identity else np.arange(self.n)
+            short = f"no column for this sample ({n_fields} sample columns, the header has {self.n})"
+            problems = {int(j): short for j in np.flatnonzero(order >= n_fields)}
+        problems.update(_decode_each(fields, problems, alleles_row, phase_row))
+        if problems:
+            self._flag(problems, rec_no, chrom, n_fields, alleles_row, phase_row)
+
+    def _flag(self, problems: dict, rec_no: int, chrom: str, n_fields: int, alleles_row, phase_row) -> None:
+        """Record each sample's first broken call (the record number, never its genotype); a record broken
+        for every requested sample is a broken record, and fails."""
+        if len(problems) == len(alleles_row):
+            j, problem = next(iter(sorted(problems.items())))
+            where = f"{n_fields} sample columns, the header has {self.n}"
+            raise InputError(
+                self.path,
+                f"record {rec_no} on {chrom}: "
+                + (where if problem.startswith("no column") else f"{problem} in sample column {j + 1}"),
+            )
+        for j, problem in problems.items():
+            alleles_row[j] = MISSING
+            phase_row[j] = 1
+            note_broken(self.broken, j, rec_no, f"{chrom}: {problem}")
+
+
+def _decode_each(fields: list[str], skip: dict, alleles_row, phase_row) -> dict[int, str]:
+    """Decode calls one by one (multi-digit alleles, polyploid or malformed calls); return the broken ones."""
+    problems = {}
+    for j, gt in enumerate(fields):
+        if j in skip:
+            continue
+        parts = re.split(r"[|/]", gt)
+        try:
+            codes = [MISSING if p == "." else int(p) for p in parts]
+        except ValueError:
+            problems[j] = "malformed GT"
+            continue
+        if any(c > 127 or c < MISSING for c in codes) or not codes:
+            problems[j] = "GT allele index out of range"
+            continue
+        alleles_row[j, 0] = codes[0]
+        alleles_row[j, 1] = codes[1] if len(codes) > 1 else ABSENT
+        phase_row[j] = len(codes) == 1 or "|" in gt
+    return problems
 
 
 def _read_text_batch(
@@ -964,12 +1039,13 @@ def _read_text_batch(
             fixed_rows.append(i)
         else:
             text.line(f[9].rstrip("\n"), f[8], state["rec_no"], chrom, alleles[i], phase[i])
-        meta.append((pos, f[0], ref, kept, len(alts)))
+        meta.append((pos, f[0], ref, kept, len(alts), state["rec_no"]))
         if len(meta) == cap:
             break
     if fixed_rows:
         for i in text.fixed(fixed_texts, fixed_rows, alleles, phase):
-            text.line(fixed_texts[fixed_rows.index(i)], "GT", state["rec_no"], chrom, alleles[i], phase[i])
+            rec_no = meta[i][5]
+            text.line(fixed_texts[fixed_rows.index(i)], "GT", rec_no, chrom, alleles[i], phase[i])
     return meta
 
 
@@ -1009,11 +1085,11 @@ def _to_chunk(meta: list[tuple], alleles: np.ndarray, phase: np.ndarray, counts)
         haplotypes = alleles.copy()  # the buffers are reused for the next chunk
     names = {c: harmonize(c) for c in {m[1] for m in meta}}
     if len(positions) == len(meta):  # one ALT kept per record
-        keys = [f"{names[c]}:{pos}:{ref.upper()}:{kept[0][1].upper()}" for pos, c, ref, kept, _ in meta]
+        keys = [f"{names[c]}:{pos}:{ref.upper()}:{kept[0][1].upper()}" for pos, c, ref, kept, *_ in meta]
     else:
         keys = [
             f"{names[c]}:{pos}:{ref.upper()}:{alt.upper()}"
-            for pos, c, ref, kept, _ in meta
+            for pos, c, ref, kept, *_ in meta
             for _, alt in kept
         ]
     counts["snps"] += len(keys)
@@ -1066,8 +1142,19 @@ def _read_haplotypes(npz, files: set[str], prefix: str, n_sites: int, n_samples:
     return npz[prefix + "haplotypes"]
 
 
-def write_genotypes(out: str | Path, chrom: str, samples: list[str], chunks: Iterator[Chunk], counts) -> dict:
-    """Stream chunks into ``out`` (an .npz readable with :class:`GenotypeFile`), atomically."""
+def write_genotypes(
+    out: str | Path,
+    chrom: str,
+    samples: list[str],
+    chunks: Iterator[Chunk],
+    counts,
+    broken: dict | None = None,
+) -> dict:
+    """Stream chunks into ``out`` (an .npz readable with :class:`GenotypeFile`), atomically.
+
+    ``broken`` (sample index -> problem, filled while ``chunks`` are read, see :func:`read_chromosome`) is
+    written as a ``broken`` array (one problem per sample, "" for a sound column) when it names any sample.
+    """
     ploidy = np.zeros(len(samples), dtype=np.int8)
     phased = True
     n_variants = 0
@@ -1091,6 +1178,10 @@ def write_genotypes(out: str | Path, chrom: str, samples: list[str], chunks: Ite
             }
             _write_array(zf, "samples", np.array(samples, dtype=str))
             _write_array(zf, "ploidy", ploidy)
+            if broken:
+                _write_array(
+                    zf, "broken", np.array([broken.get(j, "") for j in range(len(samples))], dtype=str)
+                )
             _write_array(zf, "meta", np.array(json.dumps(meta)))
     return meta
 
@@ -1105,6 +1196,10 @@ class GenotypeFile:
             self.samples = [str(s) for s in self._npz["samples"]]
             self.ploidy = self._npz["ploidy"]
             self.meta = json.loads(str(self._npz["meta"]))
+            # each sample's broken-column problem ("" when sound); files without the array have none
+            self.broken = (
+                [str(b) for b in self._npz["broken"]] if "broken" in self._npz else [""] * len(self.samples)
+            )
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as err:
             raise InputError(self.path, f"not a genotype file of parse_vcf ({err})") from None
         self.chrom = self.meta["chrom"]
@@ -1122,6 +1217,16 @@ class GenotypeFile:
                 _read_haplotypes(self._npz, files, p, len(positions), len(self.samples)),
                 self.phased,
             )
+
+    def sound_chunks(self) -> Iterator[Chunk]:
+        """:meth:`chunks` with every call of a sample whose column is broken read as missing: latents and
+        allele frequencies are made from these, so a broken sample changes no other sample's latents."""
+        mask = np.array([bool(b) for b in self.broken], dtype=bool)
+        for chunk in self.chunks():
+            if mask.any():
+                hap = np.where(mask[None, :, None], np.int8(MISSING), chunk.haplotypes).astype(np.int8)
+                chunk = Chunk(chunk.positions, chunk.variant_keys, hap, chunk.phased)
+            yield chunk
 
     def close(self) -> None:
         self._npz.close()

@@ -6,7 +6,7 @@ module imports no genotype parser, so the steps that only read latents do not de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,9 @@ class Latents:
     key_id: str
     centering: str
     alpha: float
+    # per sample, the problem of its broken VCF column ("" when sound; [] when no sample has one): such a
+    # sample's latents are zero and absent, and its batch fails (optional array; older files have none)
+    broken: list[str] = field(default_factory=list)
 
     @property
     def dim(self) -> int:
@@ -42,6 +45,7 @@ class Latents:
             key_id=np.array(self.key_id),
             centering=np.array(self.centering),
             alpha=np.float64(self.alpha),
+            **({"broken": np.array(self.broken, dtype=str)} if any(self.broken) else {}),
         )
 
 
@@ -68,6 +72,8 @@ def load_latents(path: str | Path, metadata: bool = True) -> Latents:
     if not np.isfinite(lat).all():
         raise InputError(path, "latents contain NaN or infinite values")
     present = data.get("copy_present", np.ones(lat.shape[:2], bool))
+    if "broken" in data and data["broken"].shape != (len(samples),):
+        raise InputError(path, f"broken shape {data['broken'].shape} does not match {len(samples)} samples")
     if present.shape != lat.shape[:2]:
         raise InputError(path, f"copy_present shape {present.shape} does not match latents {lat.shape[:2]}")
     for s in samples:
@@ -83,6 +89,7 @@ def load_latents(path: str | Path, metadata: bool = True) -> Latents:
             key_id=str(data.get("key_id", "")),
             centering=str(data.get("centering", "")),
             alpha=float(data.get("alpha", np.nan)),
+            broken=[str(b) for b in data["broken"]] if "broken" in data else [],
         )
     except (TypeError, ValueError) as err:
         raise InputError(path, f"not a latents file of hash_latents ({err})") from None

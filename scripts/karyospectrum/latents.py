@@ -167,7 +167,7 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
     seen_table_keys: set[str] = set()
     var_sum = 0.0
     n_used = 0
-    for chunk in genotypes.chunks():
+    for chunk in genotypes.sound_chunks():  # a sample with a broken VCF column is left out
         var, n = _hash_chunk(chunk, genotypes.phased, settings, table, seen_table_keys, acc, sq, present)
         var_sum += var
         n_used += n
@@ -188,6 +188,7 @@ def hash_genotypes(genotypes: GenotypeFile, settings: LatentSettings) -> Latents
         key_id=key_id(settings.key),
         centering=settings.centering,
         alpha=settings.alpha,
+        broken=list(genotypes.broken) if any(genotypes.broken) else [],
     )
 
 
@@ -327,7 +328,7 @@ def write_af_table(genotype_files: list[str | Path], out: str | Path) -> int:
         fh.write("variant_key\taf\n")
         for path in genotype_files:
             with GenotypeFile(path) as g:
-                for chunk in g.chunks():
+                for chunk in g.sound_chunks():
                     p, called = allele_frequencies(chunk.haplotypes)
                     for key, af, c in zip(chunk.variant_keys, p, called):
                         if c:

@@ -167,10 +167,11 @@ def paint_cohort(
         log.info(
             "%s paints %s px only: the karyogram stretches its tiles", card["arch"], generator.resolution
         )
+    broken = broken_samples(files)  # they get no tiles at all, so no one else's painting changes
     rows, pending = [], deque()
     with ThreadPoolExecutor(max(1, int(writers))) as pool:
         for f in files:
-            sample_idx, copy_idx = np.nonzero(f.copy_present)
+            sample_idx, copy_idx = np.nonzero(f.copy_present & ~np.isin(f.samples, list(broken))[:, None])
             flat = f.latents[sample_idx, copy_idx]
             names = [(f.samples[s], int(c) + 1) for s, c in zip(sample_idx, copy_idx)]
             size = tile_size(f.chrom, chrom1_height, chromatid_width) if whole else None
@@ -187,5 +188,16 @@ def paint_cohort(
     order = {c: i for i, c in enumerate(f.chrom for f in files)}
     sample_order = {s: i for i, s in enumerate(dict.fromkeys(s for f in files for s in f.samples))}
     rows.sort(key=lambda r: (sample_order[r[0]], order[r[1]], r[2]))
-    write_manifest(out_dir, rows)
+    write_manifest(out_dir, rows, broken)
     return rows
+
+
+def broken_samples(files) -> dict[str, str]:
+    """Samples whose VCF column is broken on some chromosome -> the first such problem (the latents' order)."""
+    broken: dict[str, str] = {}
+    for f in files:
+        for sample, problem in zip(f.samples, f.broken):
+            if problem and sample not in broken:
+                broken[sample] = problem
+                log.warning("sample %s: broken VCF column (%s): no tiles", sample, broken[sample])
+    return broken

@@ -17,6 +17,8 @@ from .errors import InputError
 from .io import save_png, write_text
 
 MANIFEST_COLUMNS = ["sample", "chrom", "copy", "path"]
+# beside the manifest when some sample's VCF column is broken: sample, problem (that sample has no tiles)
+BROKEN_FILE = "broken.tsv"
 # The default tile geometry (the karyogram's): chromosome 1's height, and every copy's width, in pixels.
 CHROM1_HEIGHT = 600
 CHROMATID_WIDTH = 56
@@ -48,10 +50,24 @@ def open_tile(path):
     return open_image(path, limits=WORKFLOW_IMAGES).convert("RGB")
 
 
-def write_manifest(tiles_dir, rows) -> None:
-    """Write a tiles directory's ``manifest.tsv`` from ``(sample, chrom, copy, path)`` rows, atomically."""
+def write_manifest(tiles_dir, rows, broken: dict[str, str] | None = None) -> None:
+    """Write a tiles directory's ``manifest.tsv`` from ``(sample, chrom, copy, path)`` rows, atomically,
+    and ``broken.tsv`` (sample, problem) when ``broken`` names samples whose VCF column is broken."""
     lines = "".join(f"{s}\t{c}\t{k}\t{p}\n" for s, c, k, p in rows)
     write_text(Path(tiles_dir) / "manifest.tsv", "\t".join(MANIFEST_COLUMNS) + "\n" + lines)
+    if broken:
+        write_text(Path(tiles_dir) / BROKEN_FILE, "".join(f"{s}\t{p}\n" for s, p in broken.items()))
+    else:
+        (Path(tiles_dir) / BROKEN_FILE).unlink(missing_ok=True)
+
+
+def read_broken(tiles_dir) -> dict[str, str]:
+    """Samples whose VCF column is broken -> the problem (``broken.tsv``; {} when there is none)."""
+    path = Path(tiles_dir) / BROKEN_FILE
+    if not path.is_file():
+        return {}
+    rows = (line.split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines() if line)
+    return {r[0]: r[1] if len(r) > 1 else "broken VCF column" for r in rows}
 
 
 def read_manifest(tiles_dir) -> pd.DataFrame:
