@@ -13,6 +13,7 @@ from karyospectrum.errors import InputError
 from karyospectrum.gan_training import (
     GANTrainer,
     latent_faithfulness,
+    latent_pairs,
     resolve_config,
     similarity_error,
     train,
@@ -226,9 +227,7 @@ def test_similarity_loss_trains_image_similarity_to_follow_the_latents():
 
     def pairs(seed, n=32):
         gen = torch.Generator().manual_seed(seed)
-        z1, rho = torch.randn(n, 8, generator=gen), torch.rand(n, generator=gen)
-        z2 = rho[:, None] * z1 + (1 - rho**2).sqrt()[:, None] * torch.randn(n, 8, generator=gen)
-        return z1, z2, gen
+        return *latent_pairs(n, 8, gen), gen
 
     def held_out_error():
         with torch.no_grad():

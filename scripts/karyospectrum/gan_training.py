@@ -292,6 +292,26 @@ def path_length(generator, n: int = 512, eps: float = 1e-2, seed: int = 7, size=
     return float(torch.cat(out).mean())
 
 
+def latent_pairs(n: int, dim: int, gen):
+    """``n`` pairs of N(0, I) latents at a cosine rho ~ U(0, 1) each, as relatives' latents are."""
+    import torch
+
+    z1 = torch.randn(n, dim, generator=gen)
+    rho = torch.rand(n, generator=gen)
+    return z1, rho[:, None] * z1 + (1 - rho**2).sqrt()[:, None] * torch.randn(n, dim, generator=gen)
+
+
+def thumbnail_cosine(x):
+    """Pictures ``[2n, 3, H, W]`` (pairs' firsts, then seconds): the cosine of each pair's centred
+    ``SIMILARITY_THUMB`` thumbnails (the kinship report's estimator)."""
+    import torch.nn.functional as F
+
+    t = F.adaptive_avg_pool2d(x.float(), SIMILARITY_THUMB).flatten(1)
+    t = t - t.mean(0, keepdim=True)
+    n = len(t) // 2
+    return F.cosine_similarity(t[:n], t[n:], dim=1)
+
+
 def similarity_error(G, z1, z2, gen, device):
     """Mean squared gap between the cosine of G(z1) and G(z2)'s centred thumbnails and the latents'
     cosine; both of a pair are painted in the same window of the canvas (a coordinate painter's
@@ -304,10 +324,7 @@ def similarity_error(G, z1, z2, gen, device):
     if hasattr(G, "offset_range"):
         off = (torch.rand(n, 2, generator=gen) * 2 - 1) * G.offset_range
         kw = {"offset": off.repeat(2, 1).to(device)}
-    x = G(torch.cat([z1, z2]).to(device), **kw).float()
-    t = F.adaptive_avg_pool2d(x, SIMILARITY_THUMB).flatten(1)
-    t = t - t.mean(0, keepdim=True)
-    cos = F.cosine_similarity(t[:n], t[n:], dim=1)
+    cos = thumbnail_cosine(G(torch.cat([z1, z2]).to(device), **kw))
     return ((cos - F.cosine_similarity(z1, z2, dim=1).to(device)) ** 2).mean()
 
 
@@ -317,19 +334,13 @@ def latent_faithfulness(G, n: int = 256, seed: int = 11, device="cpu") -> dict:
     import torch
     import torch.nn.functional as F
 
-    gen = torch.Generator().manual_seed(seed)
-    dim = G.latent_dim
-    z1 = torch.randn(n, dim, generator=gen)
-    rho = torch.rand(n, generator=gen)
-    z2 = rho[:, None] * z1 + (1 - rho**2).sqrt()[:, None] * torch.randn(n, dim, generator=gen)
+    z1, z2 = latent_pairs(n, G.latent_dim, torch.Generator().manual_seed(seed))
     with torch.inference_mode():
         was = G.training
         G.eval()
         x = torch.cat([G(z.to(device)).float() for z in (z1, z2)])
         G.train(was)
-    t = F.adaptive_avg_pool2d(x, SIMILARITY_THUMB).flatten(1)
-    t = t - t.mean(0, keepdim=True)
-    cos = F.cosine_similarity(t[:n], t[n:], dim=1).cpu().numpy()
+    cos = thumbnail_cosine(x).cpu().numpy()
     r = F.cosine_similarity(z1, z2, dim=1).numpy()
     return {
         "similarity_correlation": float(np.corrcoef(r, cos)[0, 1]),
@@ -442,12 +453,7 @@ class GANTrainer:
         latents are), painted in the same window; the cosine of their centred coarse thumbnails (the
         kinship report's estimator) is pulled to the latents' cosine. Strangers (rho ~ 0) get unrelated pictures,
         parent and child's shared haplotype (rho ~ 1) nearly the same one."""
-        import torch
-
-        n, dim = int(self.cfg["similarity_pairs"]), self.cfg["latent_dim"]
-        z1 = torch.randn(n, dim, generator=self.gen)
-        rho = torch.rand(n, generator=self.gen)
-        z2 = rho[:, None] * z1 + (1 - rho**2).sqrt()[:, None] * torch.randn(n, dim, generator=self.gen)
+        z1, z2 = latent_pairs(int(self.cfg["similarity_pairs"]), self.cfg["latent_dim"], self.gen)
         return similarity_error(self.G, z1, z2, self.gen, self.device)
 
     def update_ema(self):
