@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -116,8 +116,7 @@ TTA_MODES = ("none", "hflip")
 def recipe_from(preset: str, **overrides) -> Recipe:
     from .training import apply_overrides, preset_config
 
-    values = {f.name: getattr(Recipe, f.name) for f in fields(Recipe) if hasattr(Recipe, f.name)}
-    values.update(preset_config(PRESETS, preset))
+    values = asdict(Recipe()) | preset_config(PRESETS, preset)
     apply_overrides(values, overrides, lambda key: f"unknown recipe key {key!r}")
     for k in ("scale", "blur_sigma", "gamma_range", "lowres_scale"):
         values[k] = tuple(values.get(k, getattr(Recipe, k)))
