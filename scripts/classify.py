@@ -22,7 +22,7 @@ def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add = p.add_argument
     add("--checkpoint", help="classifier .safetensors (model card beside it)")
-    add("--legibility", nargs="+", help="summaries (JSON) of --layout runs -> one TSV")
+    add("--legibility", nargs="+", help="summaries (JSON) of --layout runs, or batch manifests -> one TSV")
     add("--manifest", help="CSV with a path column (relative to the CSV's folder)")
     add("--folder", help="folder of crops")
     add("--layout", nargs="+", help="layout.json of art karyograms (with as many --image)")
@@ -35,6 +35,8 @@ def parse_args(argv):
     add("--karyogram", help="sorted karyogram PNG of the predictions")
     add("--summary", nargs="+", help="JSON summary (accuracy / legibility); one per --layout")
     add("--title", help="karyogram title")
+    add("--sample", nargs="+", help="sample id per --layout (for --batch-manifest)")
+    add("--batch-manifest", help="TSV of the batch written last: sample, tsv, summary (needs --sample)")
     add("--device", default=D.device)
     add("--threads", type=int, default=D.threads)
     add("--batch", type=int, default=D.batch, help="crops per forward pass (across the batch's samples)")
@@ -51,6 +53,8 @@ def parse_args(argv):
         p.error("--layout needs one --image (the karyogram PNG) per layout")
     if not a.layout and a.image and ((a.manifest or a.folder) or len(a.image) > 1):
         p.error("--image goes alone (one), or with --layout")
+    if a.batch_manifest and not (a.out and a.summary and len(a.sample or []) == n):
+        p.error("--batch-manifest needs one --sample, --out and --summary per --layout")
     for name in ("out", "summary"):
         if len(getattr(a, name) or [None] * n) != n:
             p.error(f"give one --{name} per --layout ({n})")
@@ -63,16 +67,20 @@ def main(argv=None):
     args = parse_args(argv)
     setup_logging(args.log)
     from karyospectrum import legibility as L
+    from karyospectrum.batches import expand_batches, write_batch_manifest
     from karyospectrum.io import save_png
 
     if args.legibility:
-        return L.write_legibility_table(args.legibility, args.out[0] if args.out else None)
+        summaries = expand_batches(args.legibility, "summary")
+        return L.write_legibility_table(summaries, args.out[0] if args.out else None)
     from karyospectrum.classifier import Classifier
     from karyospectrum.karyotype import sorted_karyogram
 
     clf = Classifier.load(args.checkpoint, device=args.device, threads=args.threads)
     results = L.classify_inputs(clf, args)
     L.write_results(results, args.out, args.summary)
+    if args.batch_manifest:
+        write_batch_manifest(args.batch_manifest, args.sample, tsv=args.out, summary=args.summary)
     if args.karyogram:
         save_png(args.karyogram, sorted_karyogram(*results[0].drawn, title=args.title)[0])
     return 0

@@ -11,13 +11,19 @@ from __future__ import annotations
 import argparse
 
 from karyospectrum import karyogram as K
+from karyospectrum.batches import expand_batches
 from karyospectrum.cli import log, run, setup_logging
 from karyospectrum.io import save_png
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--karyograms", nargs="+", required=True, help="karyogram PNGs ({sample}.png)")
+    p.add_argument(
+        "--karyograms",
+        nargs="+",
+        required=True,
+        help="karyogram PNGs ({sample}.png), or batch manifests (.tsv)",
+    )
     p.add_argument("--out", required=True, help="contact sheet PNG")
     p.add_argument("--columns", type=int, default=K.CONTACT_SHEET_COLUMNS, help="columns (at least)")
     p.add_argument(
@@ -33,9 +39,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
-    sheet = K.cohort_contact_sheet(args.karyograms, args.columns, args.thumb_width, args.max_pixels)
+    karyograms = expand_batches(args.karyograms, "png")
+    sheet = K.cohort_contact_sheet(karyograms, args.columns, args.thumb_width, args.max_pixels)
     save_png(args.out, sheet, dpi=150)
-    log.info("contact sheet: %d karyograms, %dx%d px", len(args.karyograms), sheet.width, sheet.height)
+    log.info("contact sheet: %d karyograms, %dx%d px", len(karyograms), sheet.width, sheet.height)
     return 0
 
 

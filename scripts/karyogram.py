@@ -54,6 +54,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--chromatid-width", type=int, default=Style.chromatid_width, help="pixels per copy")
     p.add_argument("--dpi", type=int, default=Style.dpi, help="print resolution recorded in the PNG and PDF")
     p.add_argument("--paper", default=Style.paper, help="poster: fill this paper (A4, A3, A2, A1) at --dpi")
+    p.add_argument(
+        "--batch-manifest", default=None, help="TSV of the batch written last: sample, png, pdf, layout"
+    )
     p.add_argument("--log", default=None)
     return p.parse_args(argv)
 
@@ -72,7 +75,9 @@ def main(argv=None) -> int:
     style |= dict(chrom1_height=args.chrom1_height, chromatid_width=args.chromatid_width, dpi=args.dpi)
     title = args.title or (not args.no_title)
     outputs = (args.png, args.pdf, args.layout)
-    render_karyograms(args.tiles, args.sample, sexes, *outputs, args.chromosomes, title=title, **style)
+    render_karyograms(
+        args.tiles, args.sample, sexes, *outputs, args.chromosomes, title, args.batch_manifest, **style
+    )
     return 0
 
 

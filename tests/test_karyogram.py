@@ -480,3 +480,43 @@ def test_a_poster_fills_its_paper_at_its_dpi_with_tiles_painted_at_that_size(tmp
     assert abs(mediabox[2] / 72 - image.width / 300) < 0.01  # page inches = pixels / dpi
     with pytest.raises(ValueError, match="unknown paper"):
         make_style(paper="B5")
+
+
+# --- batch manifests (karyospectrum.batches): one file per batch job, listing its samples' outputs
+
+
+def test_batch_manifest_round_trip_and_expansion(tmp_path):
+    from karyospectrum.batches import expand_batches, read_batch_manifest, write_batch_manifest
+
+    m = tmp_path / "b" / "c.0.tsv"
+    write_batch_manifest(m, ["S 1", "S2"], png=["a/S 1.png", "a/S2.png"], pdf=["a/S 1.pdf", "a/S2.pdf"])
+    assert read_batch_manifest(m) == {
+        "sample": ["S 1", "S2"],
+        "png": ["a/S 1.png", "a/S2.png"],
+        "pdf": ["a/S 1.pdf", "a/S2.pdf"],
+    }
+    # a manifest stands for its column, any other path for itself, in the order given
+    assert expand_batches(["x.png", m], "png") == ["x.png", "a/S 1.png", "a/S2.png"]
+    assert not list(m.parent.glob(".*tmp*"))  # written atomically: no temporary left
+    with pytest.raises(InputError, match="needs 2 pdf files"):
+        write_batch_manifest(m, ["S 1", "S2"], pdf=["only-one.pdf"])
+
+
+@pytest.mark.parametrize("text", ["", "png\tpdf\nx\ty\n", "sample\tpng\nS1\n", b"\xff\xfe"])
+def test_a_broken_batch_manifest_is_refused_in_one_line(tmp_path, text):
+    from karyospectrum.batches import expand_batches
+
+    m = tmp_path / "bad.tsv"
+    m.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(InputError, match="batch manifest") as err:
+        expand_batches([m], "png")
+    assert err.value.path == str(m) and "\n" not in str(err.value)
+
+
+def test_a_manifest_without_the_column_is_refused(tmp_path):
+    from karyospectrum.batches import expand_batches, write_batch_manifest
+
+    m = tmp_path / "c.tsv"
+    write_batch_manifest(m, ["S1"], tsv=["S1.tsv"])
+    with pytest.raises(InputError, match="no 'png' column"):
+        expand_batches([m], "png")

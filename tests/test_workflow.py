@@ -270,6 +270,19 @@ def test_batches_are_stable_and_a_broken_sample_fails_only_its_batch(tmp_path):
     snakemake(*args, "--", "karyograms")
     kg = work / "results/karyograms"
     stamps = {s: (kg / f"{s}.png").stat().st_mtime_ns for s in names}
+    # each batch wrote its manifest last, listing its samples' files; the contact sheet took those
+    manifest = (work / "results/batches/karyogram/c1.1.tsv").read_text().splitlines()
+    assert manifest == ["sample\tpng\tpdf\tlayout"] + [
+        f"{s}\tresults/karyograms/{s}.png\tresults/karyograms/{s}.pdf\tresults/karyograms/{s}.layout.json"
+        for s in "CD"
+    ]
+    # a sample's file lost: its batch (and only it) is planned again, though the downstream files exist
+    (kg / "A.pdf").unlink()
+    dry = job_counts(snakemake(*args, "-n", "--", "karyograms"))
+    assert {r for r in dry if r != "total"} == {"karyogram_c1_0", "contact_sheet", "karyograms"}, dry
+    snakemake(*args, "--", "karyograms")
+    assert (kg / "A.pdf").is_file()
+    stamps = {s: (kg / f"{s}.png").stat().st_mtime_ns for s in names}
     # D's row changes: only D's batch (C, D) and the contact sheet are redone
     sheet.write_text(
         sheet.read_text().replace("D\tc1\t" + str(vcf) + "\t\n", "D\tc1\t" + str(vcf) + "\tXX\n")
@@ -387,6 +400,16 @@ def test_default_target_makes_karyograms_and_reads_them_back(genome_run):
     leg = pd.read_csv(work / "results/classify/legibility.tsv", sep="\t")
     assert set(leg["sample"]) == set(ids)
     assert leg["legibility"].between(0, 1).all() and leg["legibility"].mean() > 1 / 24
+    # a sample's classify file lost by hand: the default target plans its batch (and the table) again,
+    # though the table resolves the batch by its manifest only
+    summary = work / f"results/classify/{ids[0]}.json"
+    kept = summary.read_bytes()
+    summary.unlink()
+    try:
+        dry = job_counts(snakemake("-n", "--cores", "1", cwd=work))
+    finally:
+        summary.write_bytes(kept)
+    assert {r for r in dry if r != "total"} == {"classify_example_0", "legibility", "all"}, dry
 
 
 def test_genome_half_end_to_end(genome_run):

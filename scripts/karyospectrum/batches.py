@@ -2,10 +2,17 @@
 
 The workflow's batches are runs of consecutive samples of one cohort in sample-sheet order (common.smk).
 A batch job checks every sample's inputs before it writes anything; an error names the sample.
+
+Each batch job also writes its **batch manifest** last, ``results/batches/{step}/{batch}.tsv``: one row per
+sample, the sample id and each of its output files. The steps that gather a whole cohort (contact sheet,
+legibility table) take the manifests as inputs instead of thousands of per-sample files, which keeps the
+workflow's DAG small: Snakemake resolves one file per batch, not five per sample.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import time
 from pathlib import Path
@@ -16,6 +23,69 @@ from .errors import InputError
 log = logging.getLogger("karyospectrum.batches")
 
 T = TypeVar("T")
+
+
+def write_batch_manifest(path, samples: list[str], **files: list[str]) -> None:
+    """The batch manifest: a TSV with a ``sample`` column and one column per kind of output (atomic)."""
+    from .io import write_text
+
+    for kind, paths in files.items():
+        if len(paths) != len(samples):
+            raise InputError(None, f"a batch of {len(samples)} samples needs {len(samples)} {kind} files")
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter="\t", lineterminator="\n")
+    writer.writerow(["sample", *files])
+    writer.writerows(zip(samples, *(map(str, v) for v in files.values())))
+    write_text(path, buf.getvalue())
+
+
+def read_batch_manifest(path) -> dict[str, list[str]]:
+    """A batch manifest's columns: ``{"sample": [...], kind: [...], ...}``."""
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.reader(fh, delimiter="\t"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(path, f"not a readable batch manifest ({type(err).__name__})") from None
+    if not rows or rows[0][:1] != ["sample"] or any(len(r) != len(rows[0]) for r in rows[1:]):
+        raise InputError(path, "not a batch manifest (a TSV whose first column is 'sample')")
+    return {name: [r[i] for r in rows[1:]] for i, name in enumerate(rows[0])}
+
+
+def expand_batches(paths, kind: str) -> list[str]:
+    """Files given on a command line: a batch manifest (``.tsv``) stands for its ``kind`` column, in order;
+    any other path for itself."""
+    out = []
+    for p in paths:
+        if str(p).endswith(".tsv"):
+            columns = read_batch_manifest(p)
+            if kind not in columns:
+                raise InputError(p, f"batch manifest has no {kind!r} column")
+            out += columns[kind]
+        else:
+            out.append(str(p))
+    return out
+
+
+def lost_batch_files(manifests) -> list[str]:
+    """Files that finished batches list in their manifests but that are gone (deleted by hand).
+
+    A workflow that resolves each batch by its manifest alone would not see them missing; as targets, they
+    make their batch run again. A manifest that is missing or unreadable lists nothing (its batch runs, or
+    the step reading it says what is wrong)."""
+    import os
+
+    lost = []
+    for m in manifests:
+        if not os.path.isfile(m):
+            continue
+        try:
+            columns = read_batch_manifest(m)
+        except InputError:
+            continue
+        lost += [
+            f for kind, files in columns.items() if kind != "sample" for f in files if not os.path.exists(f)
+        ]
+    return lost
 
 
 def per_sample(items: Iterable[tuple[str, tuple]], fn: Callable[..., T]) -> list[T]:
@@ -30,11 +100,21 @@ def per_sample(items: Iterable[tuple[str, tuple]], fn: Callable[..., T]) -> list
 
 
 def render_karyograms(
-    tiles_dir, samples, sexes, pngs, pdfs, layouts, chromosomes=None, title: bool | str = True, **style
+    tiles_dir,
+    samples,
+    sexes,
+    pngs,
+    pdfs,
+    layouts,
+    chromosomes=None,
+    title: bool | str = True,
+    batch_manifest=None,
+    **style,
 ) -> None:
     """A batch of karyograms from one cohort's tiles: the manifest is read once, every sample is checked
-    to have tiles before the first file is written, then each sample's PNG, PDF and layout are written.
-    ``title``: True (each sample's id), False (none) or a text (a single sample's)."""
+    to have tiles before the first file is written, then each sample's PNG, PDF and layout are written,
+    and last the batch manifest (when given). ``title``: True (each sample's id), False (none) or a text
+    (a single sample's)."""
     from .karyogram import load_sample_tiles, render_karyogram, write_karyogram
     from .tiles import BROKEN_FILE, read_broken, read_manifest
 
@@ -72,6 +152,8 @@ def render_karyograms(
             log.info("karyogram %s: %d tiles (X x%d, Y x%d)", sample, len(images), n_x, n_y)
 
         per_sample([(sample, ())], one)
+    if batch_manifest:
+        write_batch_manifest(batch_manifest, list(samples), png=pngs, pdf=pdfs, layout=layouts)
     log.info(
         "%d karyograms in %.1f s (%.2f s each)",
         n,

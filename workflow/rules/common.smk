@@ -11,6 +11,7 @@ from snakemake.utils import validate
 
 SCRIPTS = str(Path(workflow.basedir).parent / "scripts")
 sys.path.insert(0, SCRIPTS)
+from karyospectrum.batches import lost_batch_files
 from karyospectrum.errors import InputError
 from karyospectrum.keys import key_id, read_key
 from karyospectrum.samplesheet import read_sample_sheet
@@ -137,7 +138,18 @@ def batch_rule(step, batch):
 
 def batch_files(batch, pattern):
     """Per-sample files of a batch, e.g. batch_files(b, "results/karyograms/{sample}.png")."""
-    return expand(pattern, sample=BATCHES[batch])
+    # str.format, as expand() would with one wildcard ({{style}} stays a wildcard), at a tenth of its cost
+    return [pattern.format(sample=s) for s in BATCHES[batch]]
+
+
+def batch_manifest(step, batch):
+    """The TSV a batch job writes last (sample + its files): what the cohort-wide steps take as input, so
+    that the DAG resolves one file per batch instead of every sample's files."""
+    return f"results/batches/{step}/{batch}.tsv"
+
+
+def cohort_batch_manifests(step, cohort):
+    return [batch_manifest(step, b) for b in BATCHES if BATCH_COHORT[b] == cohort]
 
 
 def batch_sexes(batch):
@@ -180,8 +192,10 @@ def pedigree_cohorts():
 
 
 def karyogram_targets():
-    # The contact sheets need every sample's karyogram; listing those again would only slow the DAG.
-    return expand("results/contact_sheets/{cohort}.png", cohort=COHORTS)
+    # The contact sheets need every karyogram batch (by its manifest); listing each sample's files would
+    # only slow the DAG. Files a finished batch lists but that are gone are targets: their batch runs again.
+    lost = lost_batch_files(batch_manifest("karyogram", b) for b in BATCHES)
+    return expand("results/contact_sheets/{cohort}.png", cohort=COHORTS) + lost
 
 
 def report_targets():
@@ -235,9 +249,13 @@ def all_targets():
     # The intermediates are targets too: Snakemake deletes a job's outputs when the job starts, and after
     # a kill it would not remake a missing intermediate whose downstream files still exist.
     intermediates = genotype_targets() + genome_targets() + art_targets()
-    # (and each sample's classify files, which feed only the legibility table)
+    # (and each sample's classify files, which feed only the legibility table: by their batch manifests,
+    # which make a batch job that lost any of its files run again)
     if config["classifier"]["art"]:
-        intermediates += expand("results/classify/{sample}.tsv", sample=samples.index)
+        intermediates += [batch_manifest("classify", b) for b in BATCHES]
+        intermediates += lost_batch_files(
+            batch_manifest("classify", b) for b in BATCHES
+        )
     return (
         intermediates + karyogram_targets() + report_targets() + recognition_targets()
     )

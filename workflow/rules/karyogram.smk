@@ -12,6 +12,8 @@ for _batch, _members in BATCHES.items():
         input:
             tiles=f"results/tiles/{BATCH_COHORT[_batch]}",
         output:
+            # first: the DAG resolves a batch by its manifest, matched against the outputs in order
+            manifest=batch_manifest("karyogram", _batch),
             png=report(
                 batch_files(_batch, "results/karyograms/{sample}.png"),
                 caption="../report/karyogram_sample.rst",
@@ -48,16 +50,15 @@ for _batch, _members in BATCHES.items():
             " {params.outline:q} --fit {params.fit:q} --chrom1-height {params.chrom1_height:q}"
             " --chromatid-width {params.chromatid_width:q} --dpi {params.dpi:q} --paper={params.paper:q}"
             " --png {output.png:q}"
-            " --pdf {output.pdf:q} --layout {output.layout:q} --log {log:q}"
+            " --pdf {output.pdf:q} --layout {output.layout:q} --batch-manifest {output.manifest:q} --log {log:q}"
 
     batch_step_settings("karyogram", batch_rule("karyogram", _batch))
 
 
 rule contact_sheet:
     input:
-        lambda wc: expand(
-            "results/karyograms/{sample}.png", sample=cohort_samples(wc.cohort)
-        ),
+        # the cohort's karyogram batch manifests, which list every sample's karyogram
+        lambda wc: cohort_batch_manifests("karyogram", wc.cohort),
     output:
         report(
             "results/contact_sheets/{cohort}.png",

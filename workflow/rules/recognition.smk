@@ -3,17 +3,19 @@
 
 # One job per batch of samples (config batch.samples): the classifier is loaded once and the device's
 # batches are filled with crops from every sample of the batch. A profile's set-threads / set-resources for
-# `classify` apply to every batch rule (expressions may use len(input.png), the batch's sample count).
+# `classify` apply to every batch rule. Its inputs are the karyogram batch's manifest, not each sample's
+# files: one file per batch for the DAG to resolve (the rule sizes memory and runtime from its batch size).
 for _batch, _members in BATCHES.items() if config["classifier"]["art"] else []:
 
     rule:
         name:
             batch_rule("classify", _batch)
         input:
-            png=batch_files(_batch, "results/karyograms/{sample}.png"),
-            layout=batch_files(_batch, "results/karyograms/{sample}.layout.json"),
+            karyograms=batch_manifest("karyogram", _batch),
             checkpoint=CLASSIFIER,
         output:
+            # first: the DAG resolves a batch by its manifest, matched against the outputs in order
+            manifest=batch_manifest("classify", _batch),
             summary=batch_files(_batch, "results/classify/{sample}.json"),
             tsv=batch_files(_batch, "results/classify/{sample}.tsv"),
         log:
@@ -25,14 +27,19 @@ for _batch, _members in BATCHES.items() if config["classifier"]["art"] else []:
         threads: 2
         resources:
             gpu=1,
-            mem_mb=lambda wc, attempt, n=len(_members): (1500 + 2 * n) * attempt,
-            runtime=lambda wc, attempt, n=len(_members): (5 + n // 30) * attempt,
+            mem_mb=lambda wc, attempt, n=len(_members): (2000 + 4 * n) * attempt,
+            runtime=lambda wc, attempt, n=len(_members): (5 + n // 20) * attempt,
         params:
             script=script("classify"),
+            # written by the karyogram batch job, which lists them in its manifest
+            png=batch_files(_batch, "results/karyograms/{sample}.png"),
+            layout=batch_files(_batch, "results/karyograms/{sample}.layout.json"),
+            samples=_members,
             device=config["classifier"]["device"],
         shell:
-            "python {params.script:q} --checkpoint {input.checkpoint:q} --layout {input.layout:q}"
-            " --image {input.png:q} --out {output.tsv:q} --summary {output.summary:q}"
+            "python {params.script:q} --checkpoint {input.checkpoint:q} --layout {params.layout:q}"
+            " --image {params.png:q} --out {output.tsv:q} --summary {output.summary:q}"
+            " --sample {params.samples:q} --batch-manifest {output.manifest:q}"
             " --device {params.device:q} --threads {threads:q} --log {log:q}"
 
     batch_step_settings("classify", batch_rule("classify", _batch))
@@ -40,7 +47,8 @@ for _batch, _members in BATCHES.items() if config["classifier"]["art"] else []:
 
 rule legibility:
     input:
-        expand("results/classify/{sample}.json", sample=samples.index),
+        # the classify batch manifests, which list every sample's summary
+        [batch_manifest("classify", b) for b in BATCHES],
     output:
         report(
             "results/classify/legibility.tsv",
