@@ -309,8 +309,20 @@ def test_classify_cli_manifest_layout_and_bad_input(tmp_path):
         tmp_path / "S1.tsv",
         "--summary",
         tmp_path / "S1.json",
+        "--sample",
+        "S1",
+        "--batch-manifest",
+        tmp_path / "batch.tsv",
     )
     assert r.returncode == 0, r.stderr
+    # the batch manifest lists the sample's files; the legibility table reads it as it reads the summaries
+    assert (
+        tmp_path / "batch.tsv"
+    ).read_text() == f"sample\ttsv\tsummary\nS1\t{tmp_path}/S1.tsv\t{tmp_path}/S1.json\n"
+    for name, source in (("by-manifest", "batch.tsv"), ("by-summary", "S1.json")):
+        r = run_script("classify.py", "--legibility", tmp_path / source, "--out", tmp_path / f"{name}.tsv")
+        assert r.returncode == 0, r.stderr
+    assert (tmp_path / "by-manifest.tsv").read_text() == (tmp_path / "by-summary.tsv").read_text()
     rows = (tmp_path / "S1.tsv").read_text().splitlines()
     assert rows[0].split("\t") == ["box", "copy", "pred", "prob", "top3", "expected"] and len(rows) == 7
     summ = json.loads((tmp_path / "S1.json").read_text())
