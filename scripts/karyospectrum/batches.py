@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Callable, Iterable, TypeVar
@@ -72,8 +73,6 @@ def lost_batch_files(manifests) -> list[str]:
     A workflow that resolves each batch by its manifest alone would not see them missing; as targets, they
     make their batch run again. A manifest that is missing or unreadable lists nothing (its batch runs, or
     the step reading it says what is wrong)."""
-    import os
-
     lost = []
     for m in manifests:
         if not os.path.isfile(m):
