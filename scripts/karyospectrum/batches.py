@@ -75,8 +75,6 @@ def lost_batch_files(manifests) -> list[str]:
     the step reading it says what is wrong)."""
     lost = []
     for m in manifests:
-        if not os.path.isfile(m):
-            continue
         try:
             columns = read_batch_manifest(m)
         except InputError:

@@ -1,4 +1,5 @@
 # The sample sheet, config validation and input functions; no rules here.
+import functools
 import re
 import sys
 from pathlib import Path
@@ -89,10 +90,6 @@ def genotype_targets():
     )
 
 
-def cohort_samples(cohort):
-    return list(samples.loc[samples["cohort"] == cohort, "sample"])
-
-
 def latent_key_file():
     """The key file hash_latents reads the secret key from (an input, so a new key file reruns it)."""
     return config["latent"]["key_file"] or []
@@ -148,8 +145,20 @@ def batch_manifest(step, batch):
     return f"results/batches/{step}/{batch}.tsv"
 
 
-def cohort_batch_manifests(step, cohort):
-    return [batch_manifest(step, b) for b in BATCHES if BATCH_COHORT[b] == cohort]
+def batch_manifests(step, cohort=None):
+    """Every batch's manifest of a step (of one cohort, when given)."""
+    return [
+        batch_manifest(step, b)
+        for b in BATCHES
+        if cohort is None or BATCH_COHORT[b] == cohort
+    ]
+
+
+@functools.cache
+def lost_files(step):
+    """Files a finished batch of the step lists but that are gone: targets, so that their batch runs again
+    (the DAG otherwise sees a batch by its manifest only). Read once per parse."""
+    return lost_batch_files(batch_manifests(step))
 
 
 def batch_sexes(batch):
@@ -194,8 +203,9 @@ def pedigree_cohorts():
 def karyogram_targets():
     # The contact sheets need every karyogram batch (by its manifest); listing each sample's files would
     # only slow the DAG. Files a finished batch lists but that are gone are targets: their batch runs again.
-    lost = lost_batch_files(batch_manifest("karyogram", b) for b in BATCHES)
-    return expand("results/contact_sheets/{cohort}.png", cohort=COHORTS) + lost
+    return expand("results/contact_sheets/{cohort}.png", cohort=COHORTS) + list(
+        lost_files("karyogram")
+    )
 
 
 def report_targets():
@@ -252,10 +262,7 @@ def all_targets():
     # (and each sample's classify files, which feed only the legibility table: by their batch manifests,
     # which make a batch job that lost any of its files run again)
     if config["classifier"]["art"]:
-        intermediates += [batch_manifest("classify", b) for b in BATCHES]
-        intermediates += lost_batch_files(
-            batch_manifest("classify", b) for b in BATCHES
-        )
+        intermediates += batch_manifests("classify") + list(lost_files("classify"))
     return (
         intermediates + karyogram_targets() + report_targets() + recognition_targets()
     )

@@ -58,7 +58,7 @@ for _batch, _members in BATCHES.items():
 rule contact_sheet:
     input:
         # the cohort's karyogram batch manifests, which list every sample's karyogram
-        lambda wc: cohort_batch_manifests("karyogram", wc.cohort),
+        lambda wc: batch_manifests("karyogram", wc.cohort),
     output:
         report(
             "results/contact_sheets/{cohort}.png",

@@ -48,7 +48,7 @@ for _batch, _members in BATCHES.items() if config["classifier"]["art"] else []:
 rule legibility:
     input:
         # the classify batch manifests, which list every sample's summary
-        [batch_manifest("classify", b) for b in BATCHES],
+        batch_manifests("classify"),
     output:
         report(
             "results/classify/legibility.tsv",
