@@ -243,3 +243,30 @@ def test_similarity_loss_trains_image_similarity_to_follow_the_latents():
     assert held_out_error() < 0.5 * before
     stats = tr.g_step(16)
     assert stats["loss_similarity"] > 0
+
+
+def test_a_run_can_start_from_trained_weights_and_records_them(tmp_path):
+    cfg = toy_config("dcgan", epochs=1, epoch_images=32, fid_samples=8, workers=1)
+    first = tmp_path / "first.safetensors"
+    card1 = train(cfg, first, tmp_path / "first.train", "cpu", command="test", progress=False)
+    tr = GANTrainer({**cfg, "init_from": str(first)}, "cpu")
+    G1, _ = generator_from_checkpoint(first)
+    for (k, a), b in zip(G1.state_dict().items(), tr.G.state_dict().values()):
+        assert torch.equal(a, b), k  # G (and its EMA) start exactly at the saved weights
+    assert all(torch.equal(a, b) for a, b in zip(tr.G.parameters(), tr.G_ema.parameters()))
+    card2 = train(
+        {**cfg, "init_from": str(first)},
+        tmp_path / "second.safetensors",
+        tmp_path / "second.train",
+        "cpu",
+        command="test",
+        progress=False,
+    )
+    assert card2["init"]["from"] == "first.safetensors" and card2["init"]["steps"] == card1["steps"]
+    # Another shape or arch is refused in one line, never half-loaded.
+    with pytest.raises(InputError, match="do not fit"):
+        GANTrainer({**cfg, "ngf": 4, "init_from": str(first)}, "cpu")
+    with pytest.raises(InputError, match="architecture is 'resizeconv'"):
+        GANTrainer({**toy_config("dcgan", arch="dcgan"), "init_from": str(first)}, "cpu")
+    with pytest.raises(InputError, match="not found"):
+        GANTrainer({**cfg, "init_from": str(tmp_path / "missing.safetensors")}, "cpu")

@@ -231,6 +231,49 @@ def test_per_sample_steps_run_one_job_per_batch(tmp_path):
     assert totals[10] == totals[250] < 10  # the constant: generate, contact sheet, reports, legibility, all
 
 
+def test_sketch_and_style_karyograms_are_batched_too(tmp_path):
+    """Target `styles`: one sketch-karyogram job per batch and one style-karyogram job per batch and style,
+    each resolved by its batch manifest."""
+    vcf = REPO / "resources/example/cohort.vcf.gz"
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text("sample\tcohort\tvcf\n" + "".join(f"S{i}\tc\t{vcf}\n" for i in range(6)))
+    proc = snakemake("-n", "--cores", "1", *batch_config(tmp_path, 2, samples=str(sheet)), "--", "styles")
+    jobs = job_counts(proc)
+    styles = yaml.safe_load((REPO / "config/config.yaml").read_text())["pix2pix"]["styles"]
+    assert {r: n for r, n in jobs.items() if "karyogram_c_" in r} == {
+        **{f"sketch_karyogram_c_{k}": 1 for k in range(3)},
+        **{f"style_karyogram_c_{k}": len(styles) for k in range(3)},
+    }, jobs
+    assert "results/batches/style_karyogram/" in proc.stdout + proc.stderr
+
+
+def _report_flags(configfiles: list[Path]) -> dict[str, bool]:
+    """Whether the first batch's per-sample pictures are flagged for `snakemake --report` (parsed, not run)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.io import is_flagged
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+
+    with SnakemakeApi(OutputSettings()) as api:
+        workflow = api.workflow(
+            resource_settings=ResourceSettings(cores=1),
+            config_settings=ConfigSettings(configfiles=configfiles),
+            snakefile=REPO / "workflow/Snakefile",
+            workdir=REPO,
+        )._workflow
+        rules = ("karyogram_example_0", "sketch_karyogram_example_0", "style_karyogram_example_0")
+        return {r: is_flagged(workflow.get_rule(r).output.png[0], "report") for r in rules}
+
+
+def test_only_small_cohorts_put_each_samples_karyogram_in_the_report(tmp_path):
+    """13 samples: each one's karyograms are in the report; with karyogram.report_samples below 13 only the
+    contact sheet is (thousands of full-size PNGs would make a report of gigabytes)."""
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    assert all(_report_flags([REPO / "config/config.yaml"]).values())
+    small = tmp_path / "small.yaml"
+    small.write_text(yaml.safe_dump({"karyogram": {**config["karyogram"], "report_samples": 12}}))
+    assert not any(_report_flags([REPO / "config/config.yaml", small]).values())
+
+
 @pytest.mark.parametrize("size", [0, -3])
 def test_batch_size_below_one_is_refused_in_one_line(tmp_path, size):
     proc = snakemake("-n", "--cores", "1", *batch_config(tmp_path, size), check=False)

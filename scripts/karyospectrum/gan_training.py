@@ -66,6 +66,8 @@ _COMMON = dict(
     workers=2,
     max_minutes=0,
     init="normal",
+    # Generator weights to start from ("" = from scratch): the same arch and shape; D starts afresh.
+    init_from="",
     diffaug="",
     g_options={},
     fid_samples_progress=256,
@@ -373,6 +375,7 @@ class GANTrainer:
             .post_init()
             .to(self.device)
         )
+        self.init_info = self.start_from(cfg["init_from"]) if cfg["init_from"] else None
         self.D = init_weights(
             define_D(cfg["arch"], cfg["resolution"], cfg["ndf"], cfg["d_norm"]), cfg["init"]
         ).to(self.device)
@@ -392,6 +395,27 @@ class GANTrainer:
         self.fixed_z = torch.randn(
             64, cfg["latent_dim"], generator=torch.Generator().manual_seed(cfg["seed"] + 2)
         )
+
+    def start_from(self, weights) -> dict:
+        """Load a trained generator (same arch and shape) into ``G``; its card's lineage for ours."""
+        from .checkpoints import load_checkpoint, load_into
+
+        state, card = load_checkpoint(weights, "generator", arch=self.cfg["arch"])
+        if card.get("latent_dim") != self.cfg["latent_dim"]:
+            raise InputError(
+                weights, f"latent_dim is {card.get('latent_dim')}, the recipe's {self.cfg['latent_dim']}"
+            )
+        load_into(self.G, state, weights)
+        self.G.to(self.device)
+        metrics = card.get("metrics", {})
+        return {
+            "from": Path(weights).name,
+            "steps": card.get("steps"),
+            "training_seconds": card.get("training_seconds"),
+            "fid": metrics.get("fid"),
+            "fid_samples": metrics.get("fid_samples"),
+            "its_init": card.get("init"),
+        }
 
     def autocast(self):
         import torch
@@ -824,6 +848,7 @@ def make_card(cfg: dict, trainer: GANTrainer, data: TrainingData) -> dict:
         "epochs": trainer.epoch,
         "stopped_by_time_limit": trainer.epoch < cfg["epochs"],
         "steps": trainer.step,
+        **({"init": trainer.init_info} if trainer.init_info else {}),
         "metrics": {
             "fid": fid_rows[-1]["fid"] if fid_rows else None,
             "fid_samples": fid_rows[-1]["fid_samples"] if fid_rows else 0,

@@ -126,6 +126,16 @@ def _batches(size):
 
 BATCHES = _batches(config["batch"]["samples"])
 BATCH_COHORT = {b: b.rsplit(".", 1)[0] for b in BATCHES}
+COHORT_SIZE = samples["cohort"].value_counts().to_dict()
+
+
+def batch_report(files, batch, **report_options):
+    """A batch's per-sample pictures, flagged for `snakemake --report` when its cohort is small enough
+    (config karyogram.report_samples); a larger cohort is in the report by its contact sheet.
+    """
+    if COHORT_SIZE[BATCH_COHORT[batch]] > config["karyogram"]["report_samples"]:
+        return files
+    return report(files, **report_options)
 
 
 def batch_rule(step, batch):

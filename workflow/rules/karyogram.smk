@@ -14,8 +14,9 @@ for _batch, _members in BATCHES.items():
         output:
             # first: the DAG resolves a batch by its manifest, matched against the outputs in order
             manifest=batch_manifest("karyogram", _batch),
-            png=report(
+            png=batch_report(
                 batch_files(_batch, "results/karyograms/{sample}.png"),
+                _batch,
                 caption="../report/karyogram_sample.rst",
                 category="Karyograms",
             ),

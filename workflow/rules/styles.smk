@@ -37,14 +37,17 @@ karyogram_flags = lambda band_strength: (
     + ["--fit", _k["fit"], "--chrom1-height", str(_k["chrom1_height"])]
     + ["--chromatid-width", str(_k["chromatid_width"]), "--dpi", str(_k["dpi"])]
 )
-sketch_targets = lambda: [
-    f
-    for b in BATCHES
-    for f in batch_files(b, f"results/sketches/{BATCH_COHORT[b]}/{{sample}}.png")
-]
-style_targets = lambda: expand(
-    "results/styles/{style}/{sample}.png", style=PIX2PIX_STYLES, sample=samples.index
+# By the batch manifests (one file per batch for the DAG, as the karyograms), plus any file a finished
+# batch lists but that has gone missing, so that its batch runs again.
+sketch_targets = lambda: batch_manifests("sketch_karyogram") + list(
+    lost_files("sketch_karyogram")
 )
+style_targets = lambda: [
+    f
+    for style in PIX2PIX_STYLES
+    for f in batch_manifests(f"style_karyogram/{style}")
+    + list(lost_files(f"style_karyogram/{style}"))
+]
 
 
 wildcard_constraints:
@@ -84,10 +87,13 @@ for _batch, _members in BATCHES.items():
         input:
             tiles=f"results/sketches/{BATCH_COHORT[_batch]}/tiles",
         output:
-            png=report(
+            # first: the DAG resolves a batch by its manifest, matched against the outputs in order
+            manifest=batch_manifest("sketch_karyogram", _batch),
+            png=batch_report(
                 batch_files(
                     _batch, f"results/sketches/{BATCH_COHORT[_batch]}/{{sample}}.png"
                 ),
+                _batch,
                 caption="../report/styles_sketch.rst",
                 category="Styles",
             ),
@@ -114,7 +120,8 @@ for _batch, _members in BATCHES.items():
             flags=karyogram_flags(0.0),
         shell:
             "python {params.script:q} --tiles {input.tiles:q} --sample {params.samples:q} --sex {params.sex:q}"
-            " {params.flags:q} --png {output.png:q} --pdf {output.pdf:q} --layout {output.layout:q} --log {log:q}"
+            " {params.flags:q} --png {output.png:q} --pdf {output.pdf:q} --layout {output.layout:q}"
+            " --batch-manifest {output.manifest:q} --log {log:q}"
 
     batch_step_settings("karyogram", batch_rule("sketch_karyogram", _batch))
 
@@ -155,8 +162,10 @@ for _batch, _members in BATCHES.items():
         input:
             tiles=f"results/style_tiles/{{style}}/{BATCH_COHORT[_batch]}",
         output:
-            png=report(
+            manifest=batch_manifest("style_karyogram/{style}", _batch),
+            png=batch_report(
                 batch_files(_batch, "results/styles/{{style}}/{sample}.png"),
+                _batch,
                 caption="../report/styles_painting.rst",
                 category="Styles",
                 subcategory="{style}",
@@ -179,7 +188,8 @@ for _batch, _members in BATCHES.items():
             flags=karyogram_flags(config["karyogram"]["band_strength"]),
         shell:
             "python {params.script:q} --tiles {input.tiles:q} --sample {params.samples:q} --sex {params.sex:q}"
-            " {params.flags:q} --png {output.png:q} --pdf {output.pdf:q} --layout {output.layout:q} --log {log:q}"
+            " {params.flags:q} --png {output.png:q} --pdf {output.pdf:q} --layout {output.layout:q}"
+            " --batch-manifest {output.manifest:q} --log {log:q}"
 
     batch_step_settings("karyogram", batch_rule("style_karyogram", _batch))
 

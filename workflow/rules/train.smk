@@ -66,6 +66,11 @@ rule train_classifier:
 rule train_generator:
     input:
         data="results/datasets/{style}",
+        init=lambda wc: (
+            [config["train_generator"]["init"].format(style=wc.style)]
+            if config["train_generator"]["init"]
+            else []
+        ),
     output:
         weights="results/models/generator-{style}.safetensors",
         card="results/models/generator-{style}.json",
@@ -92,6 +97,7 @@ rule train_generator:
         script=script("train_generator"),
         preset=config["train_generator"]["preset"],
         max_minutes=config["train_generator"]["max_minutes"],
+        init=lambda wc, input: [a for w in input.init for a in ("--init-from", w)],
         overrides=[
             a
             for k, v in config["train_generator"]["overrides"].items()
@@ -99,5 +105,5 @@ rule train_generator:
         ],
     shell:
         "python {params.script:q} --preset {params.preset:q} --data {input.data:q}"
-        " --max-minutes {params.max_minutes:q} {params.overrides:q}"
+        " --max-minutes {params.max_minutes:q} {params.init:q} {params.overrides:q}"
         " --out {output.weights:q} --threads {threads:q} --no-progress --log {log:q}"
