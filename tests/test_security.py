@@ -123,6 +123,11 @@ def test_unsafe_chromosome_names_are_refused(work, chrom):
             "train_generator.py",
             'epochs="$(id>PWNED)"',
         ),
+        (
+            "train_generator={'init': 'g$(id>PWNED).safetensors'}",
+            "train_generator.py",
+            "g$(id>PWNED).safetensors",
+        ),
         ("karyogram={'pedigree_truth': 'x$(id>PWNED).tsv'}", "karyogram.py", "x$(id>PWNED).tsv"),
     ],
 )
@@ -134,6 +139,7 @@ def test_config_values_reach_commands_as_single_arguments(work, override, rule_s
         targets = ["results/models/classifier.json"]
     elif "train_generator" in override:
         targets = ["results/models/generator-abstract.json"]  # a procedural style: no source files needed
+        (work / "g$(id>PWNED).safetensors").write_bytes(b"")  # the declared init weights exist
     proc = snakemake(work, "-n", "-p", "--forceall", *targets, "--config", override)
     commands = [
         ln.split("Shell command: ", 1)[1] for ln in proc.stdout.splitlines() if "Shell command: " in ln
