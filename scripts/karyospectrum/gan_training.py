@@ -406,7 +406,6 @@ class GANTrainer:
                 weights, f"latent_dim is {card.get('latent_dim')}, the recipe's {self.cfg['latent_dim']}"
             )
         load_into(self.G, state, weights)
-        self.G.to(self.device)
         metrics = card.get("metrics", {})
         return {
             "from": Path(weights).name,

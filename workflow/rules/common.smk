@@ -171,6 +171,12 @@ def lost_files(step):
     return lost_batch_files(batch_manifests(step))
 
 
+def batch_targets(step):
+    """A step's batch manifests plus any file a finished batch lists but that has gone missing: as targets,
+    they make exactly the batches that lost a file run again."""
+    return batch_manifests(step) + list(lost_files(step))
+
+
 def batch_sexes(batch):
     """The sample sheet's optional `sex` per sample of a batch; "auto" (an empty cell): infer from the tiles
     present. (A word, not "": the shell's :q drops empty items of a list.)"""
@@ -272,7 +278,7 @@ def all_targets():
     # (and each sample's classify files, which feed only the legibility table: by their batch manifests,
     # which make a batch job that lost any of its files run again)
     if config["classifier"]["art"]:
-        intermediates += batch_manifests("classify") + list(lost_files("classify"))
+        intermediates += batch_targets("classify")
     return (
         intermediates + karyogram_targets() + report_targets() + recognition_targets()
     )

@@ -37,16 +37,10 @@ karyogram_flags = lambda band_strength: (
     + ["--fit", _k["fit"], "--chrom1-height", str(_k["chrom1_height"])]
     + ["--chromatid-width", str(_k["chromatid_width"]), "--dpi", str(_k["dpi"])]
 )
-# By the batch manifests (one file per batch for the DAG, as the karyograms), plus any file a finished
-# batch lists but that has gone missing, so that its batch runs again.
-sketch_targets = lambda: batch_manifests("sketch_karyogram") + list(
-    lost_files("sketch_karyogram")
-)
+# By the batch manifests (one file per batch for the DAG, as the karyograms).
+sketch_targets = lambda: batch_targets("sketch_karyogram")
 style_targets = lambda: [
-    f
-    for style in PIX2PIX_STYLES
-    for f in batch_manifests(f"style_karyogram/{style}")
-    + list(lost_files(f"style_karyogram/{style}"))
+    f for style in PIX2PIX_STYLES for f in batch_targets(f"style_karyogram/{style}")
 ]
 
 
