@@ -353,3 +353,29 @@ def test_broken_sample_is_left_out_of_the_latents(tmp_path, centering):
     assert (tmp_path / "af_ABCD.tsv").read_bytes() == (tmp_path / "af_ABD.tsv").read_bytes()
     with np.load(tmp_path / "lat_ABD.npz") as z:
         assert "broken" not in z.files  # a sound cohort's file is as before
+
+
+def test_site_hash_is_siphash24_and_projections_are_standard_normal():
+    """The per-site seed is SipHash-2-4 (the paper's test vectors), one key's seeds do not depend on
+    which other keys share the batch, and the table-driven projections are N(0, 1) and uncorrelated."""
+    from karyospectrum.latents import normal_table, projections, siphash24, variant_seeds
+
+    k = np.frombuffer(bytes(range(16)), dtype="<u8")
+    msg = np.frombuffer(bytes(range(15)), dtype=np.uint8)[None, :].copy()
+    assert int(siphash24(k, (msg, np.array([15])))[0]) == 0xA129CA6149BE45E5
+    assert int(siphash24(k, (np.zeros((1, 0), np.uint8), np.array([0])))[0]) == 0x726FDB47DD0E0E31
+    keys = ["1:100:A:G", "X:5:C:T", "22:123456789:G:A", "1:100:AT:A" * 3]
+    batch = variant_seeds(np.array(keys), "k")
+    assert [int(variant_seeds([v], "k")[0]) for v in keys] == [int(s) for s in batch]
+    assert len(set(batch.tolist())) == len(keys)
+    assert not np.array_equal(variant_seeds(np.array(keys), "another key"), batch)
+
+    t = normal_table()
+    assert len(t) == 65536 and np.array_equal(t, -t[::-1]) and np.all(np.diff(t) > 0)
+    q = projections(variant_seeds(np.array([f"1:{i}:A:G" for i in range(20_000)]), DEFAULT_KEY), 128)
+    assert q.shape == (20_000, 128)
+    assert abs(q.mean()) < 0.01 and abs(q.var() - 1) < 0.02
+    off = np.corrcoef(q.T)[~np.eye(128, dtype=bool)]
+    assert np.abs(off).max() < 0.05  # 20,000 draws: |r| of independent columns stays near 0.007
+    seeds = variant_seeds(np.array(["1:7:A:G", "2:9:C:T"]), DEFAULT_KEY)
+    assert np.array_equal(projections(seeds, 130)[:, :128], projections(seeds, 128))  # any dim, same prefix

@@ -839,27 +839,27 @@ class TextGenotypes:
         self.path, self.n, self.order = path, n_columns, order
         self.identity = bool(len(order) == n_columns and (order == np.arange(n_columns)).all())
         self.width = 4 * n_columns - 1
-        # reused between chunks (fresh big arrays cost page faults): staged lines, scratch words, flags
-        self._raw = bytearray()
+        self._raw = bytearray()  # the staged lines of a batch (:meth:`staging`)
         self._view = memoryview(self._raw)  # slice assignment through a memoryview is the fast copy
+        # reused between chunks (fresh big arrays cost page faults): scratch words, flags
         self._scratch: dict[str, np.ndarray] = {}
 
         self.broken: dict[int, tuple] = {}  # sample index -> its first broken call (record, problem)
 
-    def stage(self, k: int, gt: str) -> None:
-        """Copy the k-th fixed-width GT text of a batch into the byte matrix :meth:`fixed` reads."""
+    def staging(self, lines: int) -> memoryview:
+        """The byte matrix that a batch's fixed-width GT texts are copied into (row k at k * (width + 1),
+        each row ending in a tab) and that :meth:`fixed` reads. Reused between batches: a fresh big
+        buffer per batch costs page faults."""
         row = self.width + 1
-        start = k * row
-        if start + row > len(self._raw):
+        if len(self._raw) < lines * row:
             self._view.release()
-            grown = bytearray(max(64, 2 * (k + 1)) * row)
-            grown[: len(self._raw)] = self._raw
-            grown[row - 1 :: row] = b"\t" * (len(grown) // row)  # every field ends in a tab
-            self._raw, self._view = grown, memoryview(grown)
-        self._view[start : start + self.width] = gt.encode("ascii", "replace")
+            self._raw = bytearray(lines * row)
+            self._raw[row - 1 :: row] = b"\t" * lines  # every field ends in a tab
+            self._view = memoryview(self._raw)
+        return self._view
 
     def fixed(self, texts: list[str], rows: list[int], alleles, phase) -> list[int]:
-        """Decode fixed-width lines (staged with :meth:`stage`) into rows of the buffers; return the
+        """Decode fixed-width lines (staged with :meth:`staging`) into rows of the buffers; return the
         rows that did not fit."""
         # one little-endian uint32 per field "a|b<TAB>": contiguous bit ops, 4x fewer elements than bytes
         words = np.frombuffer(self._raw, dtype="<u4", count=len(texts) * self.n).reshape(len(texts), self.n)
@@ -1013,39 +1013,65 @@ def _read_text_batch(
     fixed_texts: list[str] = []
     fixed_rows: list[int] = []
     width = text.width
-    for line in lines:
-        state["rec_no"] += 1
-        f, pos = _split_record(line, text, state["rec_no"], chrom)
-        _check_sorted(text.path, chrom, state, pos, counts)
-        if options.pass_only and f[6] not in ("PASS", "."):
-            counts["filtered"] += 1
-            continue
-        ref = f[3]
-        kept = _SNP_ALT.get(f[4]) if ref in _BASES else None  # the common case: one SNP, counted as none
-        if kept is not None:
-            alts = kept
-        else:
-            alts = [] if f[4] == "." else f[4].split(",")
-            kept = _kept_alts(ref, alts, options, counts)
-            if kept is None:
+    pass_only = options.pass_only
+    first = rec_no = state["rec_no"]
+    last_pos = state["last_pos"]
+    snp_alt, bases = _SNP_ALT, _BASES
+    row = width + 1
+    staged = text.staging(cap)  # the fixed-width GT texts, one row each, copied in place
+    offset = n = 0  # n: records kept (len(meta))
+    try:
+        for line in lines:  # the hot loop: locals only, one split per line
+            rec_no += 1
+            f = line.split("\t", 9)
+            try:
+                pos = int(f[1])
+                gt = f[9]
+            except (ValueError, IndexError):  # too few columns, or POS is not a number: raises
+                _split_record(line, text, rec_no, chrom)
+            if pos < last_pos:
+                state["rec_no"], state["last_pos"] = rec_no, last_pos
+                _check_sorted(text.path, chrom, state, pos, counts)  # raises
+            last_pos = pos
+            if pass_only and f[6] not in ("PASS", "."):
+                counts["filtered"] += 1
                 continue
-        if f[8] != "GT" and "GT" not in f[8].split(":"):  # a record without calls (FORMAT "." or "PL")
-            counts["skipped_no_gt"] += 1
-            continue
-        i = len(meta)
-        if f[8] == "GT" and len(f[9]) == width:
-            text.stage(len(fixed_texts), f[9])
-            fixed_texts.append(f[9])
-            fixed_rows.append(i)
-        else:
-            text.line(f[9].rstrip("\n"), f[8], state["rec_no"], chrom, alleles[i], phase[i])
-        meta.append((pos, f[0], ref, kept, len(alts), state["rec_no"]))
-        if len(meta) == cap:
-            break
+            ref = f[3]
+            kept = snp_alt.get(f[4]) if ref in bases else None  # the common case: one SNP, counted as none
+            if kept is not None:
+                alts = kept
+            else:
+                alts = [] if f[4] == "." else f[4].split(",")
+                kept = _kept_alts(ref, alts, options, counts)
+                if kept is None:
+                    continue
+            if len(gt) != width or f[8] != "GT":  # not the fast path, or a CRLF line
+                if gt.endswith("\r"):  # CRLF files: pysam strips the \n only
+                    gt = gt[:-1]
+                if f[8] != "GT" and "GT" not in f[8].split(":"):  # a record without calls ("." or "PL")
+                    counts["skipped_no_gt"] += 1
+                    continue
+                if f[8] != "GT" or len(gt) != width:
+                    text.line(gt.rstrip("\n"), f[8], rec_no, chrom, alleles[n], phase[n])
+                    meta.append((pos, f[0], ref, kept, len(alts), rec_no))
+                    n += 1
+                    if n == cap:
+                        break
+                    continue
+            staged[offset : offset + width] = gt.encode("ascii", "replace")
+            offset += row
+            fixed_texts.append(gt)
+            fixed_rows.append(n)
+            meta.append((pos, f[0], ref, kept, len(alts), rec_no))
+            n += 1
+            if n == cap:
+                break
+    finally:
+        state["rec_no"], state["last_pos"] = rec_no, last_pos
+        counts["records"] += rec_no - first  # what _check_sorted counts on the record path
     if fixed_rows:
         for i in text.fixed(fixed_texts, fixed_rows, alleles, phase):
-            rec_no = meta[i][5]
-            text.line(fixed_texts[fixed_rows.index(i)], "GT", rec_no, chrom, alleles[i], phase[i])
+            text.line(fixed_texts[fixed_rows.index(i)], "GT", meta[i][5], chrom, alleles[i], phase[i])
     return meta
 
 
