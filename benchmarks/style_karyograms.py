@@ -60,7 +60,7 @@ def main():
         wide = paint(z, G, size=(270, 480) if any_size(G) else None)
         Image.fromarray(wide).save(out / f"painting-{name}-16x9.png", optimize=True)
         print(
-            f"{name}: {out / f'karyogram-{name}.png'} ({args.width}x{h}), {out / f'painting-{name}-16x9.png'}"
+            f"{name}: {out / f'karyogram-{name}.jpg'} ({args.width}x{h}), {out / f'painting-{name}-16x9.png'}"
         )
 
 
