@@ -4,9 +4,11 @@
 The card's test-time augmentation is included (``hflip`` doubles the forward passes).
 
     python benchmarks/bench_classifier.py [--checkpoint resources/models/classifier.safetensors]
-        [--arch resnet18 --size 64] [--threads 2] [--device cpu] [--n 512] [--batch 64]
+        [--arch resnet18 --size 64] [--threads 2] [--device cpu] [--n 512] [--batch 32] [--compare]
 
 Without a checkpoint (or with --random) it times an untrained model of --arch/--size. Prints one JSON line.
+--compare also times the plain eval-mode model (batch norms unfolded, contiguous layout) beside the one
+Classifier.load gives (karyospectrum.classifier.inference_model), and their largest probability difference.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
     p.add_argument("--n", type=int, default=512, help="crops to classify")
-    p.add_argument("--batch", type=int, default=64)
+    p.add_argument(
+        "--batch", type=int, default=None, help="crops per forward pass (default: the classify step's)"
+    )
+    p.add_argument("--compare", action="store_true", help="also time the plain eval-mode model")
     p.add_argument("--repeats", type=int, default=3, help="best of this many runs")
     args = p.parse_args(argv)
 
@@ -39,6 +44,7 @@ def main(argv=None):
     import torch
     from karyospectrum import CHROMOSOMES
     from karyospectrum.classifier import Classifier, init_checkpoint
+    from karyospectrum.legibility import BatchSettings
     from karyospectrum.synthetic import render_chromosome
 
     torch.set_num_threads(args.threads)
@@ -52,14 +58,8 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     pool = [render_chromosome(CHROMOSOMES[i % 24], rng) for i in range(48)]
     crops = [pool[i % len(pool)] for i in range(args.n)]
-    clf.predict(crops[: args.batch], batch=args.batch)  # warm-up
-    best = float("inf")
-    for _ in range(args.repeats):
-        t = time.perf_counter()
-        clf.predict(crops, batch=args.batch)
-        if clf.device.type == "cuda":
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - t)
+    args.batch = args.batch or BatchSettings.batch
+    best, probs = timed(clf, crops, args)
     out = {
         "arch": clf.card["arch"],
         "size": clf.size,
@@ -73,8 +73,36 @@ def main(argv=None):
         "goal_crops_per_s": 25,
         "checkpoint": "random" if tmp else str(Path(args.checkpoint).name),
     }
+    if args.compare:
+        from karyospectrum.checkpoints import load_checkpoint, load_into
+        from karyospectrum.classifier import NUM_CLASSES, build_model
+
+        state, card = load_checkpoint(ckpt, kind="classifier")
+        model = build_model(card["arch"], NUM_CLASSES)
+        load_into(model, state, ckpt)
+        plain_s, plain_probs = timed(Classifier(model.to(clf.device), card, clf.device), crops, args)
+        out |= {
+            "plain_seconds": round(plain_s, 3),
+            "plain_crops_per_s": round(args.n / plain_s, 1),
+            "max_prob_difference": float(np.abs(plain_probs - probs).max()),
+        }
     print(json.dumps(out))
     return 0
+
+
+def timed(clf, crops, args):
+    """(best seconds of --repeats runs, the probabilities) of classifying ``crops``."""
+    import torch
+
+    clf.predict(crops[: args.batch], batch=args.batch)  # warm-up
+    best = float("inf")
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        probs = clf.predict(crops, batch=args.batch)
+        if clf.device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t)
+    return best, probs
 
 
 if __name__ == "__main__":
