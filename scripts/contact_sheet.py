@@ -32,6 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--max-pixels", type=int, default=K.CONTACT_SHEET_PIXELS, help="pixels of the whole sheet (at most)"
     )
+    p.add_argument("--threads", type=int, default=1, help="karyograms read and shrunk at a time")
     p.add_argument("--log", default=None)
     return p.parse_args(argv)
 
@@ -40,7 +41,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
     karyograms = expand_batches(args.karyograms, "png")
-    sheet = K.cohort_contact_sheet(karyograms, args.columns, args.thumb_width, args.max_pixels)
+    sheet = K.cohort_contact_sheet(karyograms, args.columns, args.thumb_width, args.max_pixels, args.threads)
     save_png(args.out, sheet, dpi=150)
     log.info("contact sheet: %d karyograms, %dx%d px", len(karyograms), sheet.width, sheet.height)
     return 0

@@ -215,6 +215,38 @@ def test_contact_sheet_grid():
         contact_sheet([])
 
 
+def test_contact_sheet_reads_karyograms_on_threads_in_order(tmp_path):
+    """Two reader threads give the same sheet, byte for byte, as one (the thumbnails keep sheet order)."""
+    from karyospectrum.io import png_bytes
+    from karyospectrum.karyogram import cohort_contact_sheet
+
+    rng = np.random.default_rng(1)
+    paths = []
+    for i in range(9):
+        paths.append(tmp_path / f"S{i}.png")
+        random_tile(rng, 40).resize((120, 160)).save(paths[-1])
+    one, two = (png_bytes(cohort_contact_sheet(paths, 3, 60, threads=t)) for t in (1, 2))
+    assert one == two
+    swapped = png_bytes(cohort_contact_sheet([paths[1], paths[0], *paths[2:]], 3, 60, threads=2))
+    assert swapped != one
+
+
+def test_per_sample_keeps_order_and_names_the_first_bad_sample():
+    from karyospectrum.batches import per_sample
+
+    def work(x):
+        if x in (3, 5):
+            raise InputError(f"f{x}.png", "not a readable image")
+        return x * x
+
+    items = [(f"S{x}", (x,)) for x in range(8)]
+    assert per_sample(items[:3], work, threads=2) == [0, 1, 4]
+    for threads in (1, 2):
+        with pytest.raises(InputError) as err:
+            per_sample(items, work, threads=threads)
+        assert str(err.value.path) == "f3.png" and err.value.problem == "sample S3: not a readable image"
+
+
 # --- the step scripts (as the rules call them) ---
 
 

@@ -85,15 +85,24 @@ def lost_batch_files(manifests) -> list[str]:
     return lost
 
 
-def per_sample(items: Iterable[tuple[str, tuple]], fn: Callable[..., T]) -> list[T]:
-    """``fn(*args)`` for each ``(sample, args)`` of a batch; an InputError becomes one line naming the sample."""
-    out = []
-    for sample, args in items:
+def per_sample(items: Iterable[tuple[str, tuple]], fn: Callable[..., T], threads: int = 1) -> list[T]:
+    """``fn(*args)`` for each ``(sample, args)`` of a batch, in order, ``threads`` at a time (for work that
+    leaves the GIL, such as decoding images); an InputError becomes one line naming the (first) sample."""
+
+    def call(item: tuple[str, tuple]) -> T:
+        sample, args = item
         try:
-            out.append(fn(*args))
+            return fn(*args)
         except InputError as err:
             raise InputError(err.path, f"sample {sample}: {err.problem}") from None
-    return out
+
+    items = list(items)
+    if threads <= 1 or len(items) < 2:
+        return [call(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(call, items))  # raises the first failure in sample order
 
 
 def render_karyograms(

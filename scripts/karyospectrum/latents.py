@@ -81,7 +81,8 @@ def siphash24(k: np.ndarray, keys: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     n_blocks = lengths // 8 + 1  # the last block holds the tail bytes and the length
     width = 8 * int(n_blocks.max())
     msg = np.zeros((n, width), dtype=np.uint8)
-    msg[:, : mat.shape[1]] = mat
+    cols = min(mat.shape[1], width)  # beyond a key's length its row is zero padding
+    msg[:, :cols] = mat[:, :cols]
     msg[np.arange(n), 8 * (n_blocks - 1) + 7] = (lengths & 0xFF).astype(np.uint8)
     words = msg.view("<u8").astype(np.uint64, copy=False)
     for nb in np.unique(n_blocks):

@@ -221,13 +221,22 @@ def classify_table(clf, m, group_by: str, batch: int, use_length: bool = True):
     return rows, cols, crops, probs, labels, summary
 
 
-def classify_layouts(clf, layouts, images, batch: int = 64, keep_crops: bool = False, checkpoint=None):
-    """A batch of art karyograms ({sample}.layout.json + PNG): one Result each, in order."""
+def classify_layouts(
+    clf,
+    layouts,
+    images,
+    batch: int = BatchSettings.batch,
+    keep_crops: bool = False,
+    checkpoint=None,
+    threads=1,
+):
+    """A batch of art karyograms ({sample}.layout.json + PNG): one Result each, in order. ``threads``
+    karyograms are decoded, cropped and preprocessed at a time; then one pass classifies every crop."""
     items = [
         (Path(lay).name.removesuffix(".layout.json"), (clf, lay, img, keep_crops))
         for lay, img in zip(layouts, images)
     ]
-    ks = per_sample(items, load_karyogram)
+    ks = per_sample(items, load_karyogram, threads)
     classify_karyograms(clf, ks, batch)
     out = []
     for k in ks:
@@ -274,7 +283,7 @@ def classify_inputs(clf, args) -> list[Result]:
     """The classify step's inputs (its parsed arguments): art karyograms by layout, a spread, or crops."""
     if args.layout:
         keep = bool(args.karyogram)
-        return classify_layouts(clf, args.layout, args.image, args.batch, keep, args.checkpoint)
+        return classify_layouts(clf, args.layout, args.image, args.batch, keep, args.checkpoint, args.threads)
     if args.spread:
         return [classify_spread(clf, args.image[0])]
     one = args.image[0] if args.image else None

@@ -73,7 +73,7 @@ rule contact_sheet:
         "benchmarks/contact_sheet/{cohort}.tsv"
     conda:
         "../../envs/karyogram.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=1000,
     params:
@@ -82,7 +82,7 @@ rule contact_sheet:
         thumb_width=config["karyogram"]["contact_sheet_thumb_width"],
     shell:
         "python {params.script:q} --karyograms {input:q} --out {output:q} --columns {params.columns:q}"
-        " --thumb-width {params.thumb_width:q} --log {log:q}"
+        " --thumb-width {params.thumb_width:q} --threads {threads:q} --log {log:q}"
 
 
 rule kinship_report:
