@@ -89,7 +89,7 @@ def load_karyogram(clf, layout_path, image_path, keep_crops: bool = False) -> Ka
     return Karyogram(layout.get("sample"), layout["boxes"], squares, crops if keep_crops else None)
 
 
-def classify_karyograms(clf, karyograms: list[Karyogram], batch: int = 64) -> None:
+def classify_karyograms(clf, karyograms: list[Karyogram], batch: int = BatchSettings.batch) -> None:
     """One pass over every crop of the batch (device batches span samples); sets each ``probs``."""
     if not karyograms:
         return
