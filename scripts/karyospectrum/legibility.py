@@ -34,7 +34,7 @@ class BatchSettings:
     device: str = "auto"
     threads: int = 2
     # crops per forward pass, filled across the samples of a batch job: on 2 CPU threads 32 is faster per
-    # crop than 64 or 256 (the activations stay in cache; benchmarks/bench_classifier.py --inference)
+    # crop than 64 or 256 (the activations stay in cache; benchmarks/bench_classifier.py --compare)
     batch: int = 32
 
 
