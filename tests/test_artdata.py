@@ -87,3 +87,24 @@ def test_procedural_style_and_incomplete_folders(tmp_path):
     (tmp_path / "ds" / "manifest.tsv").unlink()
     with pytest.raises(InputError, match="not a style dataset"):
         StyleDataset(tmp_path / "ds")
+
+
+def test_blank_crops_are_drawn_again_and_a_blank_source_gives_way(source, tmp_path):
+    # A light wallpaper's flat white paints an invisible chromosome: such crops are drawn again, and a
+    # source that is blank all over hands its turn to the others.
+    Image.new("RGB", (120, 120), (250, 250, 250)).save(source / "white.png")
+    info = build_style_dataset("test", source, tmp_path / "ds", "", OPTS)
+    from karyospectrum.artdata import contrast
+
+    crops = np.concatenate([StyleDataset(tmp_path / "ds", s).load() for s in ("train", "heldout")])
+    assert len(crops) == 32 and min(contrast(Image.fromarray(c)) for c in crops) >= OPTS.min_contrast
+    assert info["crops_per_source"]["white.png"] == 0 and sum(info["crops_per_source"].values()) == 32
+    assert info["blank_crops"]["redrawn"] >= 10 and info["blank_crops"]["kept_after_tries"] == 0
+    # The manifest names the source each crop really came from.
+    manifest = (tmp_path / "ds" / "manifest.tsv").read_text()
+    assert "white.png" not in manifest
+    # Off (0): blank crops are kept as drawn.
+    from dataclasses import replace
+
+    off = build_style_dataset("test", source, tmp_path / "off", "", replace(OPTS, min_contrast=0.0))
+    assert off["blank_crops"]["redrawn"] == 0 and off["crops_per_source"]["white.png"] > 0

@@ -270,3 +270,56 @@ def test_a_run_can_start_from_trained_weights_and_records_them(tmp_path):
         GANTrainer({**toy_config("dcgan", arch="dcgan"), "init_from": str(first)}, "cpu")
     with pytest.raises(InputError, match="not found"):
         GANTrainer({**cfg, "init_from": str(tmp_path / "missing.safetensors")}, "cpu")
+
+
+def test_a_narrower_painter_is_widened_and_paints_the_same_pictures(tmp_path):
+    # Net2WiderNet: cpu-cips -> a wider recipe starts exactly where the narrow one stopped.
+    narrow = toy_config("dcgan", arch="cips", ngf=4, g_options={"hidden": 8, "mlp_layers": 2, "n_freq": 8})
+    narrow = {**narrow, "epochs": 1, "epoch_images": 32, "fid_samples": 8, "workers": 1}
+    first = tmp_path / "narrow.safetensors"
+    train(narrow, first, tmp_path / "narrow.train", "cpu", command="test", progress=False)
+    wide = {**narrow, "ngf": 6, "g_options": {**narrow["g_options"], "hidden": 16}, "init_from": str(first)}
+    tr = GANTrainer(wide, "cpu")
+    assert tr.init_info["widened_from"]["hidden"] == 8
+    G1, _ = generator_from_checkpoint(first)
+    assert tr.G.mlp[0].weight.shape[0] == 16 and tr.G.up[-1].weight.shape[0] == 6
+    z, off = torch.randn(6, 8), torch.rand(6, 2)
+    for mode in ("eval", "train"):  # running statistics and batch statistics alike
+        G1.train(mode == "train"), tr.G.train(mode == "train")
+        with torch.no_grad():
+            assert torch.allclose(G1(z, offset=off), tr.G(z, offset=off), atol=1e-5), mode
+    # The copies are split in unequal shares, so their gradients differ and they learn apart.
+    tr.G.train()
+    tr.G(z, offset=off).square().mean().backward()
+    grad = tr.G.mlp[0].weight.grad.flatten(1)
+    assert all(not torch.allclose(grad[j], grad[k]) for j in range(16) for k in range(j + 1, 16))
+    # Narrower than the weights, or another depth: refused in one line.
+    with pytest.raises(InputError, match="cannot be widened"):
+        GANTrainer({**wide, "g_options": {**narrow["g_options"], "hidden": 4}}, "cpu")
+    with pytest.raises(InputError, match="do not fit|cannot be widened"):
+        GANTrainer({**wide, "g_options": {**wide["g_options"], "mlp_layers": 3}}, "cpu")
+
+
+def test_held_out_features_are_cached_per_dataset_build(tmp_path, monkeypatch):
+    # A dataset rebuilt at the same path with other options must not reuse the old build's features.
+    import karyospectrum.fid as fid
+    from karyospectrum.artdata import StyleDatasetOptions, build_style_dataset
+    from karyospectrum.gan_training import TrainingData
+
+    calls = []
+
+    def fake_features(images, device="cpu", batch_size=50):
+        calls.append(len(images))
+        flat = np.asarray(images, np.float64).reshape(len(images), -1)
+        return np.tile(flat, (1, -(-2048 // flat.shape[1])))[:, :2048]
+
+    monkeypatch.setattr(fid, "inception_features", fake_features)
+    data = tmp_path / "ds"
+    build_style_dataset("t", "procedural", data, "", StyleDatasetOptions(16, 8, 6))
+    cfg = toy_config("dcgan", data=str(data))
+    first = TrainingData(cfg, tmp_path).reference(6, "cpu")
+    assert calls == [6] and np.array_equal(TrainingData(cfg, tmp_path).reference(6, "cpu"), first)
+    assert calls == [6]  # cached
+    build_style_dataset("t", "procedural", data, "", StyleDatasetOptions(16, 8, 6, seed=1))
+    again = TrainingData(cfg, tmp_path).reference(6, "cpu")
+    assert calls == [6, 6] and not np.array_equal(again, first)

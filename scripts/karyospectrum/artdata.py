@@ -258,6 +258,17 @@ class StyleDatasetOptions:
     hflip: float = 0.5
     rot90: float = 0.0
     colour_jitter: float = 0.1
+    # A crop whose pixels vary less than this (standard deviation, 0-255, over a 32 px thumbnail) is blank
+    # (a light wallpaper's white, a dark one's black) and is drawn again, up to BLANK_TRIES times.
+    min_contrast: float = 4.0
+
+
+BLANK_TRIES = 20
+
+
+def contrast(img: Image.Image) -> float:
+    """Standard deviation of the pixels (all channels, 0-255) of a 32 px thumbnail: ~0 for a blank crop."""
+    return float(np.asarray(img.resize((32, 32), Image.BOX), np.float32).std())
 
 
 def _open_checked(path: Path, max_pixels: int, min_side: int) -> Image.Image:
@@ -370,21 +381,32 @@ def build_style_dataset(
     def render(job):
         split, i, _, src = job
         rng = np.random.default_rng([int(opts.seed), SPLITS.index(split), i])
-        if images is None:
-            img = Image.fromarray(procedural_art(rng, size, size))
-        else:
-            img = _photo_crop(rng, images[src], size)
+        tries, blank = -1, True
+        while blank and tries < BLANK_TRIES - 1:
+            tries += 1
+            if images is None:
+                img = Image.fromarray(procedural_art(rng, size, size))
+            else:
+                if (
+                    tries >= BLANK_TRIES // 4
+                ):  # a source that is blank all over: a random other one takes its turn
+                    src = int(rng.integers(len(images)))
+                img = _photo_crop(rng, images[src], size)
+            img = _augment(rng, img, opts)
+            blank = contrast(img) < opts.min_contrast
         rel = f"{split}/{i:06d}.png"
-        _augment(rng, img, opts).save(out_dir / rel, format="PNG", compress_level=1)
-        return rel
+        img.save(out_dir / rel, format="PNG", compress_level=1)
+        return rel, tries, blank, names[src]
 
     for split in SPLITS:
         (out_dir / split).mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max(1, int(workers))) as pool:
-        rels = list(pool.map(render, jobs, chunksize=64))
+        rendered = list(pool.map(render, jobs, chunksize=64))
+    redrawn = sum(1 for r in rendered if r[1])
+    kept_blank = sum(1 for r in rendered if r[2])
     per_source = {n: 0 for n in names}
-    for _, _, name, _ in jobs:
-        per_source[name] += 1
+    for r in rendered:
+        per_source[r[3]] += 1
     info = {
         "kind": "style_dataset",
         "style": style,
@@ -396,6 +418,12 @@ def build_style_dataset(
         "skipped_files": len(skipped),
         "skipped": skipped,
         "crops_per_source": per_source,
+        "blank_crops": {
+            "redrawn": redrawn,
+            "kept_after_tries": kept_blank,
+            "note": f"a crop with contrast < {opts.min_contrast} (std of a 32 px thumbnail, 0-255) is drawn again, "
+            f"up to {BLANK_TRIES} times, from a random source after {BLANK_TRIES // 4}",
+        },
         "options": asdict(opts),
         "heldout_note": "held-out crops come from the same source images, drawn with another random stream",
     }
@@ -404,16 +432,18 @@ def build_style_dataset(
         out_dir / "manifest.tsv",
         "\t".join(MANIFEST_COLUMNS)
         + "\n"
-        + "".join(f"{job[0]}\t{rel}\t{job[2]}\n" for job, rel in zip(jobs, rels)),
+        + "".join(f"{job[0]}\t{r[0]}\t{r[3]}\n" for job, r in zip(jobs, rendered)),
     )
     log.info(
-        "style %s: %d train + %d held-out crops of %d px from %d source(s); %d file(s) skipped",
+        "style %s: %d train + %d held-out crops of %d px from %d source(s); %d file(s) skipped; "
+        "%d blank crop(s) drawn again",
         style,
         counts["train"],
         counts["heldout"],
         size,
         len(names),
         len(skipped),
+        redrawn,
     )
     return info
 

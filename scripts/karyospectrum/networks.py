@@ -281,6 +281,44 @@ class CoordGenerator(GeneratorBase):
         init.normal_(self.phase.weight, 0.0, 1.0 / math.sqrt(self.phase.in_features))
         return self
 
+    def widened(self, state: dict, seed: int = 0) -> dict:
+        """A narrower painter's ``state`` widened to this one's shape, painting the same pictures (Net2WiderNet,
+        Chen et al. 2016): each new channel copies a random old one (its incoming weights, BatchNorm
+        statistics and style modulation), and the next layer's weights from a channel and its copies are
+        split in random proportions that sum to one, so the output is unchanged and the copies learn apart.
+        Only ``hidden`` and ``ngf`` may differ (the latent, Fourier features and depth must match)."""
+        gen = torch.Generator().manual_seed(seed)
+        own = self.state_dict()
+        new = dict(state)
+        stages = [f"mlp.{i}" for i in range(len(self.mlp))] + [f"up.{i}" for i in range(len(self.up))]
+        norms = [f"mlp_norm.{i}" for i in range(len(self.mlp))] + [
+            f"up_norm.{i}" for i in range(len(self.up))
+        ]
+        pick = None  # the previous stage's channel map: new input channel -> (old channel, share)
+        for conv, norm in zip(stages + ["to_rgb"], norms + [None]):
+            w = state[f"{conv}.weight"]
+            if pick is not None:  # this layer's inputs were widened: split each old input's weights
+                src, share = pick
+                w = w[:, src] * share[None, :, None, None]
+            n_old, n_new = w.shape[0], own[f"{conv}.weight"].shape[0]
+            if norm is None or n_new == n_old:
+                src = torch.arange(n_old)
+            elif n_new < n_old:
+                raise ValueError(f"{conv}: {n_old} channels cannot be narrowed to {n_new}")
+            else:
+                src = torch.cat([torch.arange(n_old), torch.randint(n_old, (n_new - n_old,), generator=gen)])
+            new[f"{conv}.weight"] = w[src]
+            if norm is not None:
+                for stat in ("running_mean", "running_var"):
+                    new[f"{norm}.bn.{stat}"] = state[f"{norm}.bn.{stat}"][src]
+                film = [state[f"{norm}.film.{p}"].chunk(2) for p in ("weight", "bias")]
+                for (gamma, beta), p in zip(film, ("weight", "bias")):
+                    new[f"{norm}.film.{p}"] = torch.cat([gamma[src], beta[src]])
+                raw = torch.rand(len(src), generator=gen) + 0.5
+                total = torch.zeros(n_old).index_add_(0, src, raw)
+                pick = (src, raw / total[src])
+        return new
+
     def coords(self, n: int, h0: int, w0: int, units_per_px: float, offset=None) -> torch.Tensor:
         """Canvas coordinates ``[n, h0, w0, 2]`` (y, x) of the coarse grid's cell centres."""
         step = units_per_px * 2**self.UP
