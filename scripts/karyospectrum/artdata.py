@@ -387,9 +387,8 @@ def build_style_dataset(
             if images is None:
                 img = Image.fromarray(procedural_art(rng, size, size))
             else:
-                if (
-                    tries >= BLANK_TRIES // 4
-                ):  # a source that is blank all over: a random other one takes its turn
+                # a source that is blank all over: a random other one takes its turn
+                if tries >= BLANK_TRIES // 4:
                     src = int(rng.integers(len(images)))
                 img = _photo_crop(rng, images[src], size)
             img = _augment(rng, img, opts)
