@@ -31,7 +31,9 @@ NAMED = {
     "fid_samples": dict(type=int, help="samples for the final FID"),
     "seed": dict(type=int),
     "max_minutes": dict(type=float, help="time budget: stop after the epoch that passes it"),
-    "init_from": dict(help="start from these generator weights (same arch and shape; D starts afresh)"),
+    "init_from": dict(
+        help="start from these generator weights (same arch and shape, or a narrower cips painter: widened; D starts afresh)"
+    ),
 }
 
 
