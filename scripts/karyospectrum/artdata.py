@@ -369,17 +369,17 @@ def build_style_dataset(
     size, counts = int(opts.crop_size), {"train": int(opts.n_train), "heldout": int(opts.n_heldout)}
     if size < 8 or min(counts.values()) < 1:
         raise InputError(None, "crop_size must be >= 8 and n_train, n_heldout >= 1")
-    jobs: list[tuple[str, int, str, int]] = []  # (split, index, source name, source id)
+    jobs: list[tuple[str, int, int]] = []  # (split, index, source id)
     if str(source) == PROCEDURAL:
         names, images, skipped = ["procedural"], None, []
     else:
         names, images, skipped = _load_sources(source, opts, size, workers)
     for split in SPLITS:
         for i in range(counts[split]):
-            jobs.append((split, i, names[i % len(names)], i % len(names)))
+            jobs.append((split, i, i % len(names)))
 
     def render(job):
-        split, i, _, src = job
+        split, i, src = job
         rng = np.random.default_rng([int(opts.seed), SPLITS.index(split), i])
         tries, blank = -1, True
         while blank and tries < BLANK_TRIES - 1:

@@ -291,11 +291,9 @@ class CoordGenerator(GeneratorBase):
         own = self.state_dict()
         new = dict(state)
         stages = [f"mlp.{i}" for i in range(len(self.mlp))] + [f"up.{i}" for i in range(len(self.up))]
-        norms = [f"mlp_norm.{i}" for i in range(len(self.mlp))] + [
-            f"up_norm.{i}" for i in range(len(self.up))
-        ]
         pick = None  # the previous stage's channel map: new input channel -> (old channel, share)
-        for conv, norm in zip(stages + ["to_rgb"], norms + [None]):
+        for conv in stages + ["to_rgb"]:
+            norm = conv.replace(".", "_norm.") if conv != "to_rgb" else None  # mlp.0 -> mlp_norm.0
             w = state[f"{conv}.weight"]
             if pick is not None:  # this layer's inputs were widened: split each old input's weights
                 src, share = pick
