@@ -151,6 +151,38 @@ def test_training_windows_sit_at_random_offsets_of_an_unbounded_canvas():
         assert torch.equal(G(z)[0], G(z)[1])
 
 
+@pytest.mark.parametrize("shape", [(2, 5, 7, 9), (1, 3, 1, 4)])
+def test_upsample_conv_is_a_3x3_conv_of_the_nearest_upsampled_picture(shape):
+    from karyospectrum.networks import upsample_conv
+
+    torch.manual_seed(0)
+    x = torch.randn(*shape, requires_grad=True)
+    w = torch.randn(6, shape[1], 3, 3, requires_grad=True)
+    ref = nn.functional.conv2d(nn.functional.interpolate(x, scale_factor=2, mode="nearest"), w, padding=1)
+    got = upsample_conv(x, w)
+    assert got.shape == ref.shape and torch.allclose(got, ref, atol=1e-5)
+    # and it trains the same: the gradients agree too
+    for a, b in zip(torch.autograd.grad(got.sum(), [x, w]), torch.autograd.grad(ref.sum(), [x, w])):
+        assert torch.allclose(a, b, atol=1e-4)
+    assert not torch.allclose(upsample_conv(x, w.flip(2)), ref, atol=1e-3)  # not symmetric by accident
+
+
+def test_painting_uses_the_running_statistics_exactly_as_batchnorm_does():
+    # The painter folds BatchNorm and the style's scale and shift into one per-sample affine map.
+    G = _cips()
+    with torch.no_grad():
+        for norm in G.mlp_norm:
+            norm.bn.running_mean.uniform_(-1, 1)
+            norm.bn.running_var.uniform_(0.5, 2)
+        z = torch.randn(3, 16)
+        fast = G(z, size=(40, 24))
+        for norm in G.mlp_norm:  # the textbook path: BatchNorm's own eval forward
+            norm.forward = lambda x, w, norm=norm: (lambda g, b: norm.bn(x) * (1 + g) + b)(
+                *norm.film(w)[:, :, None, None].chunk(2, dim=1)
+            )
+        assert torch.allclose(fast, G(z, size=(40, 24)), atol=1e-5)
+
+
 def test_diff_augment_is_differentiable_and_keeps_shapes():
     from karyospectrum.networks import diff_augment
 
