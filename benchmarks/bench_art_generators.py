@@ -8,7 +8,15 @@ and ``cpu-resizeconv``, the resize-conv generator; both with DiffAugment and a s
 normalised D) trains in its own process, all arms at once with ``--threads`` each, so they share
 the same machine load. FID: ``--fid-samples`` EMA samples vs as many held-out crops of the style.
 The arms' run folders stay under ``--out`` (resumable: the winner can be trained on from there).
-Prints a Markdown table.
+An arm may change recipe keys after a colon, ``PRESET:KEY=VALUE[,KEY=VALUE]`` (JSON values, as
+``--set``), and ``--init-from W`` starts every arm from the same trained generator: e.g. the weight of
+the latent-faithfulness loss,
+
+    python benchmarks/bench_art_generators.py --minutes 25 --fid-samples 1000 \
+        --init-from resources/models/generator-wallpaper.safetensors \
+        --arms cpu-cips-wide cpu-cips-wide:similarity_lambda=1
+
+Prints a Markdown table: FID, and the latent faithfulness the kinship report relies on.
 """
 
 from __future__ import annotations
@@ -32,14 +40,27 @@ def main():
     p.add_argument("--minutes", type=float, default=12, help="training budget of every arm")
     p.add_argument("--fid-samples", type=int, default=500)
     p.add_argument("--threads", type=int, default=1, help="torch threads per arm")
+    p.add_argument(
+        "--init-from", default="", help="start every arm from this generator (widened if narrower)"
+    )
     p.add_argument("--out", default="results/bench_art")
     args = p.parse_args()
     procs = {}
     for arm in args.arms:
-        out = Path(args.out) / arm / "generator.safetensors"
-        cmd = [sys.executable, str(REPO / "scripts/train_generator.py"), "--preset", arm, "--data", args.data]
+        preset, _, changes = arm.partition(":")
+        out = Path(args.out) / arm.replace(":", "_").replace(",", "_") / "generator.safetensors"
+        cmd = [
+            sys.executable,
+            str(REPO / "scripts/train_generator.py"),
+            "--preset",
+            preset,
+            "--data",
+            args.data,
+        ]
         cmd += ["--max-minutes", str(args.minutes), "--fid-samples", str(args.fid_samples), "--out", str(out)]
         cmd += ["--set", "fid_every=0", "--threads", str(args.threads), "--no-progress"]
+        cmd += [arg for change in filter(None, changes.split(",")) for arg in ("--set", change)]
+        cmd += ["--init-from", args.init_from] if args.init_from else []
         cmd += ["--log", str(out.with_suffix(".log"))]
         procs[arm] = (subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out)
     load = os.getloadavg()[0]
@@ -47,11 +68,13 @@ def main():
     print(
         f"(load average {load:.1f} at the start); FID: {args.fid_samples} samples vs as many held-out crops\n"
     )
-    print("| arm | generator | G params | G steps | train images/s | FID |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| arm | generator | G params | G steps | train images/s | FID | latent faithfulness (corr. / RMS gap) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for arm, (proc, out) in procs.items():
         if proc.wait() != 0:
-            print(f"| {arm} | failed (see {out.with_suffix('.log')}) | | | | |")
+            print(f"| {arm} | failed (see {out.with_suffix('.log')}) | | | | | |")
             continue
         card = json.loads(out.with_suffix(".json").read_text())
         import math
@@ -63,7 +86,8 @@ def main():
         m = card["metrics"]
         print(
             f"| {arm} | {card['arch']} | {n_params / 1e3:.0f} k | {card['steps']} | "
-            f"{m['training_images_per_s']:.1f} | {m['fid']:.1f} |",
+            f"{m['training_images_per_s']:.1f} | {m['fid']:.1f} | "
+            f"{m['similarity_correlation']:.2f} / {m['similarity_rms_gap']:.2f} |",
             flush=True,
         )
 
