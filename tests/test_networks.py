@@ -177,9 +177,7 @@ def test_painting_uses_the_running_statistics_exactly_as_batchnorm_does():
         z = torch.randn(3, 16)
         fast = G(z, size=(40, 24))
         for norm in G.mlp_norm:  # the textbook path: BatchNorm's own eval forward
-            norm.forward = lambda x, w, norm=norm: (lambda g, b: norm.bn(x) * (1 + g) + b)(
-                *norm.film(w)[:, :, None, None].chunk(2, dim=1)
-            )
+            norm.forward = norm.textbook
         assert torch.allclose(fast, G(z, size=(40, 24)), atol=1e-5)
 
 

@@ -212,16 +212,16 @@ def upsample_conv(x, weight):
     same result to float rounding, in half the time, since the input has a quarter of the pixels.
     """
     pad = nn.functional.pad
-    w = weight
-    # along one axis: phase 0 sees input (i-1, i) with taps (w0, w1 + w2); phase 1 sees (i, i+1) with (w0 + w1, w2)
-    rows = (
-        pad(torch.stack([w[:, :, 0], w[:, :, 1] + w[:, :, 2]], 2), (0, 0, 0, 1)),
-        pad(torch.stack([w[:, :, 0] + w[:, :, 1], w[:, :, 2]], 2), (0, 0, 1, 0)),
-    )
-    phases = []
-    for r in rows:
-        phases.append(pad(torch.stack([r[..., 0], r[..., 1] + r[..., 2]], 3), (0, 1)))
-        phases.append(pad(torch.stack([r[..., 0] + r[..., 1], r[..., 2]], 3), (1, 0)))
+
+    def phases_along(k, dim):
+        # phase 0 sees input (i-1, i) with taps (k0, k1 + k2); phase 1 sees (i, i+1) with (k0 + k1, k2)
+        k0, k1, k2 = k.unbind(dim)
+        # zero third / first tap: pad (after, before) on `dim`, given from the last dim backwards
+        ends = [(0, 1), (1, 0)]
+        lead = (0, 0) * (k.dim() - 1 - dim)
+        return [pad(torch.stack(t, dim), lead + e) for t, e in zip([(k0, k1 + k2), (k0 + k1, k2)], ends)]
+
+    phases = [col for row in phases_along(weight, 2) for col in phases_along(row, 3)]
     k = torch.stack(phases, 1).flatten(0, 1)  # [out * 4, in, 3, 3], out-major as pixel_shuffle reads it
     return nn.functional.pixel_shuffle(nn.functional.conv2d(x, k.to(x.dtype), padding=1), 2)
 
@@ -234,13 +234,18 @@ class _ModulatedNorm(nn.Module):
         self.bn = nn.BatchNorm2d(ch, affine=False)
         self.film = nn.Linear(style_dim, 2 * ch)
 
-    def forward(self, x, w):
+    def textbook(self, x, w):
+        """BatchNorm's own forward, then the style's scale and shift (training always runs this)."""
         gamma, beta = self.film(w)[:, :, None, None].chunk(2, dim=1)
+        return self.bn(x) * (1 + gamma) + beta
+
+    def forward(self, x, w):
         bn = self.bn
         if bn.training or bn.running_mean is None:
-            return bn(x) * (1 + gamma) + beta
+            return self.textbook(x, w)
         # Painting: the running statistics and the style's scale and shift are one affine map per
         # sample and channel, applied in one pass over the picture (the same numbers to float rounding).
+        gamma, beta = self.film(w)[:, :, None, None].chunk(2, dim=1)
         scale = (1 + gamma) * torch.rsqrt(bn.running_var + bn.eps)[None, :, None, None]
         return torch.addcmul(beta - bn.running_mean[None, :, None, None] * scale, x, scale)
 
