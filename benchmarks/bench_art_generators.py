@@ -14,7 +14,7 @@ the latent-faithfulness loss,
 
     python benchmarks/bench_art_generators.py --minutes 25 --fid-samples 1000 \
         --init-from resources/models/generator-wallpaper.safetensors \
-        --arms cpu-cips-wide cpu-cips-wide:similarity_lambda=1
+        --arms cpu-cips-wide cpu-cips-wide:similarity_mode=mean cpu-cips-wide:similarity_lambda=0
 
 Prints a Markdown table: FID, and the latent faithfulness the kinship report relies on.
 """
@@ -69,7 +69,7 @@ def main():
         f"(load average {load:.1f} at the start); FID: {args.fid_samples} samples vs as many held-out crops\n"
     )
     print(
-        "| arm | generator | G params | G steps | train images/s | FID | latent faithfulness (corr. / RMS gap) |"
+        "| arm | generator | G params | G steps | train images/s | FID | latent faithfulness (corr. / RMS gap / bias) |"
     )
     print("|---|---|---|---|---|---|---|")
     for arm, (proc, out) in procs.items():
@@ -87,7 +87,7 @@ def main():
         print(
             f"| {arm} | {card['arch']} | {n_params / 1e3:.0f} k | {card['steps']} | "
             f"{m['training_images_per_s']:.1f} | {m['fid']:.1f} | "
-            f"{m['similarity_correlation']:.2f} / {m['similarity_rms_gap']:.2f} |",
+            f"{m['similarity_correlation']:.2f} / {m['similarity_rms_gap']:.2f} / {m.get('similarity_bias', float('nan')):.2f} |",
             flush=True,
         )
 

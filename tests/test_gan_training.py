@@ -221,6 +221,36 @@ def test_latent_faithfulness_tells_a_faithful_generator_from_a_deaf_one():
     assert measured["similarity_rms_gap"] > 0.4
 
 
+def test_similarity_mode_mean_asks_only_for_the_mean_gap():
+    # Pictures that use 4 latent dimensions: pairs resemble as their latents do on average, with a wide
+    # spread (as two random wallpaper crops do). "pair" punishes the spread, "mean" only the mean gap.
+    torch.manual_seed(0)
+    noisy = _Linear()
+    with torch.no_grad():
+        noisy.w.weight[:, 4:] = 0
+    measured = latent_faithfulness(noisy, n=512)
+    assert measured["similarity_rms_gap"] > 0.3
+    assert measured["similarity_bias"] < 0.15
+    z1, z2 = latent_pairs(1024, 64, torch.Generator().manual_seed(1), shared=2)
+    same_rho = torch.nn.functional.cosine_similarity(z1, z2, dim=1).view(-1, 2)
+    assert (same_rho[:, 0] - same_rho[:, 1]).abs().mean() < 0.2  # pairs 2k, 2k+1 share a rho
+    with torch.no_grad():
+        pair = float(similarity_error(noisy, z1, z2, None, "cpu", "pair"))
+        mean = float(similarity_error(noisy, z1, z2, None, "cpu", "mean"))
+        faithful = float(similarity_error(_Linear(), z1, z2, None, "cpu", "pair"))
+    assert pair > 0.08 and abs(mean) < 0.25 * pair
+    assert faithful < 0.25 * pair
+    # Pictures that ignore the latent (strangers as alike as twins): a large mean gap in both modes.
+    deaf = _Linear()
+    with torch.no_grad():
+        deaf.w.weight.zero_()
+        assert float(similarity_error(deaf, z1, z2, None, "cpu", "mean")) > 0.2
+    cfg = toy_config("dcgan", similarity_lambda=5.0, similarity_mode="mean")
+    assert "loss_similarity" in GANTrainer(cfg, "cpu").g_step(16)
+    with pytest.raises(InputError, match="unknown similarity_mode 'spread'.*pair, mean"):
+        toy_config("dcgan", similarity_mode="spread")
+
+
 def test_similarity_loss_trains_image_similarity_to_follow_the_latents():
     cfg = toy_config("dcgan", similarity_lambda=5.0, similarity_pairs=16)
     tr = GANTrainer(cfg, "cpu")
