@@ -203,9 +203,9 @@ PRESETS["cpu-cips"] = dict(
     # fall below strangers): latent faithfulness 0.75 at the start, 0.40 after 800 steps.
     similarity_lambda=4.0,
 )
-# The bundled wallpaper style since its third run: cpu-cips 1.8x wider (MLP 128, ngf 16), half as fast to paint
-# (32.6 vs 61.8 tiles/s at 256 px, benchmarks/eval_generator.py); started from a cpu-cips model it is widened
-# (Net2WiderNet).
+# The bundled styles: cpu-cips 1.8x wider (MLP 128, ngf 16), about half as fast to paint as cpu-cips on the
+# same kernels (~60 tiles/s at 256 px on 2 threads, benchmarks/bench_painter_kernels.py); started from a
+# cpu-cips model it is widened (Net2WiderNet).
 # DiffAugment without "color": a style is its palette, and random brightness, saturation and contrast on
 # everything D sees hid it (cpu-cips painted greyer, less saturated pictures than the wallpapers'); 20,000
 # crops are enough data for translation and cutout alone.
