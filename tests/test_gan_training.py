@@ -2,6 +2,7 @@
 offline FID, and the checkpoint round trip / refusals."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -293,6 +294,31 @@ def test_a_run_can_start_from_trained_weights_and_records_them(tmp_path):
         progress=False,
     )
     assert card2["init"]["from"] == "first.safetensors" and card2["init"]["steps"] == card1["steps"]
+    # Resumed with more epochs while init_from holds the run's own result (the bundled model trained on
+    # in place): the card keeps what the run really started from, not its own earlier self.
+    second = tmp_path / "second.safetensors"
+    (tmp_path / "first.json").write_text(card_path(second).read_text())
+    shutil.copy(second, first)
+    card3 = train(
+        {**cfg, "epochs": 2, "init_from": str(first)},
+        second,
+        tmp_path / "second.train",
+        "cpu",
+        progress=False,
+    )
+    assert card3["steps"] > card2["steps"] and card3["init"] == card2["init"]
+    # A state saved before a recipe key existed resumes when the key is at its default.
+    state = torch.load(tmp_path / "second.train/state.pt", weights_only=False)
+    del state["config"]["similarity_mode"], state["init_info"]
+    torch.save(state, tmp_path / "second.train/state.pt")
+    card4 = train(
+        {**cfg, "epochs": 3, "init_from": str(first)},
+        second,
+        tmp_path / "second.train",
+        "cpu",
+        progress=False,
+    )
+    assert card4["steps"] > card3["steps"]
     # Another shape or arch is refused in one line, never half-loaded.
     with pytest.raises(InputError, match="do not fit"):
         GANTrainer({**cfg, "ngf": 4, "init_from": str(first)}, "cpu")

@@ -629,11 +629,17 @@ class GANTrainer:
             "step": self.step,
             "metrics": self.metrics,
             "config": self.cfg,
+            # What the run started from, as it was then: on resume, init_from may hold this run's own result.
+            "init_info": self.init_info,
         }
 
     def load_state_dict(self, state: dict, path) -> None:
         keep = ("epochs", "fid_every", "workers", "max_minutes", "amp", "fid_samples", "fid_samples_progress")
-        check_resume_config(path, state["config"], self.cfg, keep)
+        # A state saved before a recipe key existed was trained with that key's default.
+        saved = {**{k: v for k, v in _COMMON.items() if k not in state["config"]}, **state["config"]}
+        check_resume_config(path, saved, self.cfg, keep)
+        if "init_info" in state:
+            self.init_info = state["init_info"]
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         self.G_ema.load_state_dict(state["G_ema"])
