@@ -351,9 +351,8 @@ def similarity_error(G, z1, z2, gen, device, mode: str = "pair"):
     if hasattr(G, "offset_range"):
         off = (torch.rand(n, 2, generator=gen) * 2 - 1) * G.offset_range
         kw = {"offset": off.repeat(2, 1).to(device)}
-    gap = thumbnail_cosine(G(torch.cat([z1, z2]).to(device), **kw)) - F.cosine_similarity(z1, z2, dim=1).to(
-        device
-    )
+    cos = thumbnail_cosine(G(torch.cat([z1, z2]).to(device), **kw))
+    gap = cos - F.cosine_similarity(z1, z2, dim=1).to(device)
     if mode == "mean":
         gap = gap[: n - n % 2].view(-1, 2)
         return (gap[:, 0] * gap[:, 1]).mean()
