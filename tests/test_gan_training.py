@@ -299,25 +299,18 @@ def test_a_run_can_start_from_trained_weights_and_records_them(tmp_path):
     second = tmp_path / "second.safetensors"
     (tmp_path / "first.json").write_text(card_path(second).read_text())
     shutil.copy(second, first)
-    card3 = train(
-        {**cfg, "epochs": 2, "init_from": str(first)},
-        second,
-        tmp_path / "second.train",
-        "cpu",
-        progress=False,
-    )
+
+    def resume(epochs):
+        run = {**cfg, "epochs": epochs, "init_from": str(first)}
+        return train(run, second, tmp_path / "second.train", "cpu", progress=False)
+
+    card3 = resume(2)
     assert card3["steps"] > card2["steps"] and card3["init"] == card2["init"]
     # A state saved before a recipe key existed resumes when the key is at its default.
     state = torch.load(tmp_path / "second.train/state.pt", weights_only=False)
     del state["config"]["similarity_mode"], state["init_info"]
     torch.save(state, tmp_path / "second.train/state.pt")
-    card4 = train(
-        {**cfg, "epochs": 3, "init_from": str(first)},
-        second,
-        tmp_path / "second.train",
-        "cpu",
-        progress=False,
-    )
+    card4 = resume(3)
     assert card4["steps"] > card3["steps"]
     # Another shape or arch is refused in one line, never half-loaded.
     with pytest.raises(InputError, match="do not fit"):
