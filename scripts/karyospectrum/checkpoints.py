@@ -89,8 +89,12 @@ def load_into(model, state: dict, path: str | Path) -> None:
     model.load_state_dict(state)
 
 
-def check_resume_config(path, saved: dict, current: dict, keep, what: str = "config") -> None:
-    """A training resumes only with the config (or recipe) it was started with (keys in `keep` may change)."""
+def check_resume_config(
+    path, saved: dict, current: dict, keep, what: str = "config", defaults: dict | None = None
+) -> None:
+    """A training resumes only with the config (or recipe) it was started with (keys in `keep` may change).
+    A key missing from ``saved`` (a state written before the key existed) counts as its value in ``defaults``."""
+    saved = {**{k: v for k, v in (defaults or {}).items() if k not in saved}, **saved}
     old = {k: v for k, v in saved.items() if k not in keep}
     new = {k: v for k, v in current.items() if k not in keep}
     if old != new:

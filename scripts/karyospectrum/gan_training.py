@@ -635,9 +635,7 @@ class GANTrainer:
 
     def load_state_dict(self, state: dict, path) -> None:
         keep = ("epochs", "fid_every", "workers", "max_minutes", "amp", "fid_samples", "fid_samples_progress")
-        # A state saved before a recipe key existed was trained with that key's default.
-        saved = {**{k: v for k, v in _COMMON.items() if k not in state["config"]}, **state["config"]}
-        check_resume_config(path, saved, self.cfg, keep)
+        check_resume_config(path, state["config"], self.cfg, keep, defaults=_COMMON)
         if "init_info" in state:
             self.init_info = state["init_info"]
         self.G.load_state_dict(state["G"])
