@@ -321,45 +321,6 @@ def test_a_run_can_start_from_trained_weights_and_records_them(tmp_path):
         GANTrainer({**cfg, "init_from": str(tmp_path / "missing.safetensors")}, "cpu")
 
 
-def test_d_warmup_trains_d_alone_then_both_with_grouped_windows():
-    cfg = resolve_config(
-        "cpu-cips",
-        {
-            "resolution": [16, 16],
-            "ngf": 4,
-            "ndf": 8,
-            "latent_dim": 8,
-            "batch_size": 8,
-            "similarity_lambda": 0.0,
-            "mbstd_group": 4,
-            "d_warmup_steps": 3,
-            "g_options": {"hidden": 8, "n_freq": 8},
-        },
-    )
-    tr = GANTrainer(cfg, "cpu")
-    assert any(type(m).__name__ == "MinibatchStddev" for m in tr.D.modules())
-    seen = []
-    real_forward = tr.G.forward
-    tr.G.forward = lambda z, **kw: seen.append(kw.get("offset")) or real_forward(z, **kw)
-    g0 = [p.detach().clone() for p in tr.G.parameters()]
-
-    class Data:
-        def batches(self, trainer):
-            return (torch.rand(8, 3, 16, 16) * 2 - 1 for _ in range(5))
-
-        def per_epoch(self):
-            return 5
-
-    from karyospectrum.gan_training import train_epoch
-
-    train_epoch(tr, Data(), progress=False)
-    assert tr.d_steps == 5 and tr.step == 2  # 3 D-only steps, then 2 of both
-    assert not tr.warming_up() and any(not torch.equal(a, b) for a, b in zip(g0, tr.G.parameters()))
-    off = seen[0]  # D's fakes: two windows, each shared by a group of four
-    assert off is not None and torch.equal(off[:2], off[2:4]) and len(torch.unique(off, dim=0)) == 2
-    assert tr.state_dict()["d_steps"] == 5
-
-
 def test_a_narrower_painter_is_widened_and_paints_the_same_pictures(tmp_path):
     # Net2WiderNet: cpu-cips -> a wider recipe starts exactly where the narrow one stopped.
     narrow = toy_config("dcgan", arch="cips", ngf=4, g_options={"hidden": 8, "mlp_layers": 2, "n_freq": 8})

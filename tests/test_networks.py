@@ -9,7 +9,6 @@ from karyospectrum.networks import (
     GANLoss,
     KerasReferenceDiscriminator,
     KerasReferenceGenerator,
-    MinibatchStddev,
     base_grid,
     define_D,
     define_G,
@@ -150,29 +149,6 @@ def test_training_windows_sit_at_random_offsets_of_an_unbounded_canvas():
     G.eval()
     with torch.no_grad():
         assert torch.equal(G(z)[0], G(z)[1])
-
-
-def test_grouped_training_windows_are_shared_within_each_minibatch_stddev_group():
-    G = _cips().train()
-    off = G.window_offsets(8, group=4)
-    assert torch.equal(off[:2], off[2:4]) and torch.equal(off[:2], off[6:8])  # sample i: window i % 2
-    assert not torch.equal(off[0], off[1])
-    assert off.abs().max() <= G.offset_range
-    odd = G.window_offsets(6, group=4)  # 4 does not divide 6: one group, one window
-    assert torch.equal(odd, odd[:1].expand(6, 2))
-    assert len(torch.unique(G.window_offsets(5), dim=0)) == 5  # no group: a window each
-
-
-def test_minibatch_stddev_tells_a_group_of_twins_from_a_varied_group():
-    layer = MinibatchStddev(4)
-    varied = torch.randn(8, 3, 2, 2)
-    twins = varied[:2].repeat(4, 1, 1, 1)  # groups {0, 2, 4, 6} and {1, 3, 5, 7}: identical samples
-    out_v, out_t = layer(varied), layer(twins)
-    assert out_v.shape == (8, 4, 2, 2) and torch.equal(out_v[:, :3], varied)
-    assert out_t[:, 3].abs().max() < 1e-3 and out_v[:, 3].min() > 0.3
-    assert torch.equal(out_v[0, 3], out_v[2, 3]) and not torch.equal(out_v[0, 3], out_v[1, 3])
-    D = define_D("cips", (16, 16), 8, "spectral", mbstd_group=4)
-    assert D(torch.randn(8, 3, 16, 16)).shape == (8,) and D(torch.randn(6, 3, 16, 16)).shape == (6,)
 
 
 @pytest.mark.parametrize("shape", [(2, 5, 7, 9), (1, 3, 1, 4)])

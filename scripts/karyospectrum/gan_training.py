@@ -83,14 +83,6 @@ _COMMON = dict(
     # absorbs that spread. "pair" stays the default: in 30-minute runs from the bundled wallpaper model
     # "mean" (and no faithfulness loss at all) did not lower the FID (benchmarks/bench_art_generators.py).
     similarity_mode="pair",
-    # Minibatch standard deviation in D (networks.MinibatchStddev) over groups of this many samples
-    # (0 = off). A coordinate painter's fakes in a group share one canvas window: trained at random
-    # windows, a painter can get its variety from where it paints rather than from the latent, and the
-    # FID (and every chromosome of a cohort) paints all latents at the same window.
-    mbstd_group=0,
-    # D-only steps before the generator trains: a run from ``init_from`` starts a fresh D, whose first
-    # thousands of steps are noise to a trained painter (it lost ~13 FID in 30 minutes without this).
-    d_warmup_steps=0,
 )
 
 # Small-data practice (DiffAugment on real and fake, spectrally normalised D), shared by the art presets.
@@ -417,8 +409,7 @@ class GANTrainer:
         )
         self.init_info = self.start_from(cfg["init_from"]) if cfg["init_from"] else None
         self.D = init_weights(
-            define_D(cfg["arch"], cfg["resolution"], cfg["ndf"], cfg["d_norm"], cfg["mbstd_group"]),
-            cfg["init"],
+            define_D(cfg["arch"], cfg["resolution"], cfg["ndf"], cfg["d_norm"]), cfg["init"]
         ).to(self.device)
         self.cuda = self.device.type == "cuda"
         if cfg["channels_last"]:  # NHWC: faster oneDNN kernels on the CPU (~1.6x) and tensor cores on CUDA
@@ -432,7 +423,7 @@ class GANTrainer:
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg["lr_d"], betas=betas)
         self.loss = GANLoss(cfg["gan_mode"])
         self.gen = torch.Generator().manual_seed(cfg["seed"] + 1)  # batches, flips, latents
-        self.epoch, self.step, self.d_steps, self.metrics = 0, 0, 0, []
+        self.epoch, self.step, self.metrics = 0, 0, []
         self.fixed_z = torch.randn(
             64, cfg["latent_dim"], generator=torch.Generator().manual_seed(cfg["seed"] + 2)
         )
@@ -486,7 +477,7 @@ class GANTrainer:
         z = torch.randn(real.shape[0], self.cfg["latent_dim"], generator=self.gen).to(self.device)
         with self.autocast():
             with torch.no_grad():
-                fake = self.paint_windows(z)
+                fake = self.G(z)
             d_real, d_fake = self.D(self.augment(real)), self.D(self.augment(fake))
             loss = (
                 0.5 * (self.loss(d_real, True) + self.loss(d_fake, False))
@@ -501,7 +492,6 @@ class GANTrainer:
         self.opt_d.zero_grad(set_to_none=True)
         (loss + gp).backward()
         self.opt_d.step()
-        self.d_steps += 1
         acc = (d_real.detach().float() > d_fake.detach().float()).float().mean()
         return {
             "loss_d": float((loss + gp).detach()),
@@ -516,24 +506,13 @@ class GANTrainer:
         z = torch.randn(batch_size, self.cfg["latent_dim"], generator=self.gen).to(self.device)
         lam = float(self.cfg["similarity_lambda"])
         with self.autocast():
-            loss = self.loss(self.D(self.augment(self.paint_windows(z))), True)
+            loss = self.loss(self.D(self.augment(self.G(z))), True)
             sim = self.similarity_loss() if lam > 0 else torch.zeros((), device=self.device)
         self.opt_g.zero_grad(set_to_none=True)
         (loss + lam * sim).backward()
         self.opt_g.step()
         self.update_ema()
         return {"loss_g": float(loss.detach()), "loss_similarity": float(sim.detach())}
-
-    def paint_windows(self, z):
-        """Fakes for D: with ``mbstd_group`` a coordinate painter paints each group at one shared window."""
-        group = int(self.cfg["mbstd_group"])
-        if group > 1 and hasattr(self.G, "window_offsets"):
-            return self.G(z, offset=self.G.window_offsets(z.shape[0], group, z.device))
-        return self.G(z)
-
-    def warming_up(self) -> bool:
-        """True while D trains alone (``d_warmup_steps``)."""
-        return self.d_steps < int(self.cfg["d_warmup_steps"])
 
     def similarity_loss(self):
         """Relatives' art resembles: pairs of latents at a random cosine rho in [0, 1] (as relatives'
@@ -648,7 +627,6 @@ class GANTrainer:
             "gen": self.gen.get_state(),
             "epoch": self.epoch,
             "step": self.step,
-            "d_steps": self.d_steps,
             "metrics": self.metrics,
             "config": self.cfg,
             # What the run started from, as it was then: on resume, init_from may hold this run's own result.
@@ -667,7 +645,6 @@ class GANTrainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.gen.set_state(state["gen"])
         self.epoch, self.step, self.metrics = state["epoch"], state["step"], state["metrics"]
-        self.d_steps = state.get("d_steps", self.step * int(self.cfg["n_critic"]))
 
 
 class TrainingData:
@@ -841,9 +818,8 @@ def train_epoch(trainer: GANTrainer, data: TrainingData, progress: bool) -> dict
         leave=False,
     )
     for i, real in enumerate(bar):
-        warming = trainer.warming_up()
         stats = trainer.d_step(real)
-        if not warming and (i + 1) % cfg["n_critic"] == 0:
+        if (i + 1) % cfg["n_critic"] == 0:
             stats.update(trainer.g_step(cfg["batch_size"]))
             trainer.step += 1
         for k, v in stats.items():
@@ -913,8 +889,6 @@ HYPER_PARAMETERS = (
     "similarity_lambda",
     "similarity_pairs",
     "similarity_mode",
-    "mbstd_group",
-    "d_warmup_steps",
 )
 
 

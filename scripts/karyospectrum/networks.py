@@ -173,25 +173,6 @@ class KerasReferenceDiscriminator(nn.Module):
         return self.main(x).view(-1)
 
 
-class MinibatchStddev(nn.Module):
-    """Minibatch standard deviation (Karras et al. 2018): each group of ``group`` consecutive samples gets
-    one more feature map, its features' standard deviation across the group averaged to a scalar, so D
-    can tell a group of near-twins from a group of real crops (which a per-sample D cannot). A batch
-    that ``group`` does not divide is one group."""
-
-    def __init__(self, group: int = 4):
-        super().__init__()
-        self.group = int(group)
-
-    def forward(self, x):
-        n, c, h, w = x.shape
-        g = self.group if n % self.group == 0 else n
-        y = x.float().reshape(g, -1, c, h, w)  # sample i is in group i % (n // g) (StyleGAN's layout)
-        std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # [n // g]
-        feat = std.repeat(g).reshape(n, 1, 1, 1).expand(n, 1, h, w).to(x.dtype)
-        return torch.cat([x, feat], 1)
-
-
 class ConvDiscriminator(nn.Module):
     """DCGAN discriminator / WGAN-GP critic: Conv (k4, s2) + norm + LeakyReLU down to the base grid.
 
@@ -199,7 +180,7 @@ class ConvDiscriminator(nn.Module):
     gradient penalty is taken per sample.
     """
 
-    def __init__(self, resolution=(64, 64), ndf: int = 64, norm: str = "batch", mbstd_group: int = 0):
+    def __init__(self, resolution=(64, 64), ndf: int = 64, norm: str = "batch"):
         super().__init__()
         h0, w0, n = base_grid(resolution)
         ch = _channels(ndf, n - 1, n)  # mirror of the generator's widths
@@ -212,9 +193,6 @@ class ConvDiscriminator(nn.Module):
                 nn.LeakyReLU(0.2, True),
             ]
             ch = out
-        if mbstd_group > 1:  # the group's spread as one more feature map, before the head
-            layers.append(MinibatchStddev(mbstd_group))
-            ch += 1
         self.main = nn.Sequential(*layers, nn.Flatten(), nn.Linear(ch * h0 * w0, 1))
         if norm == "spectral":  # Miyato et al. 2018: every conv and the linear head are 1-Lipschitz
             for name, m in list(self.main.named_children()):
@@ -373,15 +351,6 @@ class CoordGenerator(GeneratorBase):
                 pick = (src, raw / total[src])
         return new
 
-    def window_offsets(self, n: int, group: int = 1, device=None) -> torch.Tensor:
-        """Random training windows ``[n, 2]`` on the canvas, uniform in ``+-offset_range`` units; with
-        ``group`` g, sample i shares its window with every sample i + k * (n // g) (MinibatchStddev's
-        groups; a batch that g does not divide is one group), so the spread within a group can only
-        come from the latents."""
-        g = 1 if group <= 1 else int(group) if n % int(group) == 0 else n
-        offsets = (torch.rand(n // g, 2, device=device) * 2 - 1) * self.offset_range
-        return offsets.repeat(g, 1)
-
     def coords(self, n: int, h0: int, w0: int, units_per_px: float, offset=None) -> torch.Tensor:
         """Canvas coordinates ``[n, h0, w0, 2]`` (y, x) of the coarse grid's cell centres."""
         step = units_per_px * 2**self.UP
@@ -422,7 +391,7 @@ class CoordGenerator(GeneratorBase):
         k = 2**self.UP
         h0, w0 = -(-h // k), -(-w // k)
         if offset is None and self.training:
-            offset = self.window_offsets(n, device=z.device)
+            offset = (torch.rand(n, 2, device=z.device) * 2 - 1) * self.offset_range
         style = self.mapping(z.reshape(n, -1))
         grid = self.coords(n, h0, w0, upp, offset)
         # [n, h0, w0, freq] viewed as NCHW is channels-last already: the layout oneDNN convolves fastest
@@ -453,14 +422,12 @@ def define_G(
     raise ValueError(f"unknown generator architecture {arch!r} (one of {', '.join(GENERATOR_ARCHS)})")
 
 
-def define_D(
-    arch: str, resolution=(64, 64), ndf: int = 32, norm: str = "batch", mbstd_group: int = 0
-) -> nn.Module:
-    """The discriminator (or critic) that matches a generator ``arch`` (``mbstd_group``: ConvDiscriminator)."""
+def define_D(arch: str, resolution=(64, 64), ndf: int = 32, norm: str = "batch") -> nn.Module:
+    """The discriminator (or critic) that matches a generator ``arch``."""
     if arch == "keras-reference":
         return KerasReferenceDiscriminator(resolution)
     if arch in ("dcgan", "resizeconv", "cips"):
-        return ConvDiscriminator(resolution, ndf, norm, mbstd_group)
+        return ConvDiscriminator(resolution, ndf, norm)
     raise ValueError(f"unknown discriminator architecture {arch!r}")
 
 
