@@ -495,7 +495,56 @@ class StyleDataset:
         except OSError as err:
             raise InputError(path, f"crop not readable ({err}); rebuild the style dataset") from err
 
-    def load(self, n: int | None = None, start: int = 0) -> np.ndarray:
-        """Items ``start .. start+n`` as one uint8 array [n, h, w, 3] (for FID references)."""
+    def load(self, n: int | None = None, start: int = 0, workers: int = 1) -> np.ndarray:
+        """Items ``start .. start+n`` as one uint8 array [n, h, w, 3] (FID references, a preloaded
+        split), decoded by ``workers`` threads (PIL releases the GIL)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         n = len(self) - start if n is None else min(int(n), len(self) - start)
-        return np.stack([self[i] for i in range(start, start + n)])
+        out = np.empty((n, self.h, self.w, 3), np.uint8)
+
+        def put(i):
+            out[i - start] = self[i]
+
+        with ThreadPoolExecutor(max(1, int(workers))) as pool:
+            list(pool.map(put, range(start, start + n)))
+        return out
+
+
+def compact_copy(root, out_dir, resolution, quality: int = 95, workers: int = 2) -> dict:
+    """A small copy of a built style dataset for moving it to another machine (a GPU node): every crop
+    resized to the training window ``resolution`` (h, w) as it is on load, and saved as lossy WebP at
+    ``quality``. Manifest rows, splits and sources stay; dataset.json records the copy (``compact``),
+    which the trainer's card names. Returns the copy's dataset.json."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    root, out_dir = Path(root), Path(out_dir)
+    info = read_dataset_info(root)
+    h, w = (int(v) for v in resolution)
+    rows = [r.split("\t") for r in (root / "manifest.tsv").read_text().splitlines()[1:]]
+    splits = {s: StyleDataset(root, s, (h, w)) for s in SPLITS}
+    index = {s: 0 for s in SPLITS}
+    todo = []
+    for split, path, source in rows:
+        todo.append((split, index[split], str(Path(path).with_suffix(".webp")), source))
+        index[split] += 1
+
+    def save(item):
+        split, i, path, _ = item
+        (out_dir / path).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(splits[split][i]).save(out_dir / path, "WEBP", quality=int(quality), method=6)
+
+    with ThreadPoolExecutor(max(1, int(workers))) as pool:
+        list(pool.map(save, todo))
+    write_text(
+        out_dir / "manifest.tsv",
+        "\t".join(MANIFEST_COLUMNS) + "\n" + "".join(f"{s}\t{p}\t{src}\n" for s, _, p, src in todo),
+    )
+    copy = {
+        **info,
+        "crop_size": min(h, w),
+        "compact": f"a copy of {root.name}: its {info['crop_size']} px crops resized to {h}x{w} and saved as "
+        f"WebP at quality {int(quality)} (lossy)",
+    }
+    write_json(out_dir / "dataset.json", copy)
+    return copy

@@ -395,7 +395,11 @@ class CoordGenerator(GeneratorBase):
         style = self.mapping(z.reshape(n, -1))
         grid = self.coords(n, h0, w0, upp, offset)
         # [n, h0, w0, freq] viewed as NCHW is channels-last already: the layout oneDNN convolves fastest
-        x = torch.sin(grid @ self.freq.t() + self.phase(style)[:, None, None, :]).permute(0, 3, 1, 2)
+        # In fp32 even under autocast: the phases reach ~300 rad, where bf16 (8 significant bits) is off by
+        # more than a radian and the Fourier features would be noise (the CUDA trainer's bf16 autocast).
+        with torch.autocast(z.device.type, enabled=False):
+            phase = self.phase(style.float())[:, None, None, :]
+            x = torch.sin(grid @ self.freq.t().float() + phase).permute(0, 3, 1, 2)
         for conv, norm in zip(self.mlp, self.mlp_norm):
             x = self.act(norm(conv(x), style))
         for conv, norm in zip(self.up, self.up_norm):
