@@ -6,10 +6,12 @@
 #
 #   benchmarks/gpu_train_generator.sh OUT        (results/datasets/wallpaper must exist: the full dataset,
 #                                                 or its compact copy, scripts/compact_style_dataset.py)
-# Env: SEGMENTS (cumulative training minutes, default "2.5 5 7.5"), EXTRA (flags for every run).
+# Env: RUNS (which recipes, default "A B C"), SEGMENTS (cumulative training minutes, default "2.5 5 7.5"),
+# EXTRA (flags for every run).
 set -u
 OUT=${1:?OUT folder}
 SEGMENTS=${SEGMENTS:-2.5 5 7.5}
+RUNS=${RUNS:-A B C}
 PY=${PY:-python3}
 mkdir -p "$OUT"
 COMMON=(--preset gpu-cips-wide --data results/datasets/wallpaper
@@ -43,6 +45,6 @@ train() {
 }
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >>"$OUT/progress.log" 2>&1
-for name in A B C; do train "$name" & done
+for name in $RUNS; do train "$name" & done
 sleep 90 && nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv >>"$OUT/progress.log" 2>&1 &
 wait

@@ -414,7 +414,7 @@ class Pix2PixTrainer:
         self.D.load_state_dict(state["D"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        self.gen.set_state(state["gen"])
+        self.gen.set_state(state["gen"].cpu())  # a CPU generator's state, also when loaded onto a GPU
         self.epoch, self.step, self.metrics = state["epoch"], state["step"], state["metrics"]
         self.seconds = float(state.get("seconds", 0.0))
 
