@@ -108,3 +108,28 @@ def test_blank_crops_are_drawn_again_and_a_blank_source_gives_way(source, tmp_pa
 
     off = build_style_dataset("test", source, tmp_path / "off", "", replace(OPTS, min_contrast=0.0))
     assert off["blank_crops"]["redrawn"] == 0 and off["crops_per_source"]["white.png"] > 0
+
+
+def test_a_compact_copy_keeps_splits_and_sources_at_the_training_window(source, tmp_path, repo):
+    import subprocess
+    import sys
+
+    from karyospectrum.artdata import compact_copy
+
+    build_style_dataset("test", source, tmp_path / "ds", "CC0", OPTS)
+    info = compact_copy(tmp_path / "ds", tmp_path / "small", (16, 16), quality=90)
+    assert info["crop_size"] == 16 and "WebP at quality 90" in info["compact"]
+    assert read_dataset_info(tmp_path / "small")["license"] == "CC0"
+    full, small = StyleDataset(tmp_path / "ds", "train", (16, 16)), StyleDataset(tmp_path / "small", "train")
+    assert len(small) == 24 and len(StyleDataset(tmp_path / "small", "heldout")) == 8
+    assert small[5].shape == (16, 16, 3)
+    assert np.abs(small[5].astype(int) - full[5]).mean() < 8  # lossy, but the same crop
+    rows = (tmp_path / "small/manifest.tsv").read_text().splitlines()
+    assert rows[1].split("\t")[2] == (tmp_path / "ds/manifest.tsv").read_text().splitlines()[1].split("\t")[2]
+    # The CLI: a folder that is no style dataset is one line.
+    r = subprocess.run(
+        [sys.executable, str(repo / "scripts/compact_style_dataset.py"), str(source), str(tmp_path / "x")],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not a style dataset" in r.stderr

@@ -372,3 +372,44 @@ def test_held_out_features_are_cached_per_dataset_build(tmp_path, monkeypatch):
     build_style_dataset("t", "procedural", data, "", StyleDatasetOptions(16, 8, 6, seed=1))
     again = TrainingData(cfg, tmp_path).reference(6, "cpu")
     assert calls == [6, 6] and not np.array_equal(again, first)
+
+
+def test_preloaded_train_split_and_a_run_trained_without_fid_is_measured_on_resume(tmp_path, monkeypatch):
+    # gpu-cips-wide holds the train split on the device; a run made where there is no Inception
+    # (fid_samples 0) is measured by resuming it elsewhere: no new epoch, only the FID.
+    import karyospectrum.fid as fid
+    from karyospectrum.artdata import StyleDatasetOptions, build_style_dataset
+    from karyospectrum.gan_training import TrainingData
+
+    def fake_features(images, device="cpu", batch_size=50):
+        x = np.asarray(images, np.float64).reshape(len(images), -1)
+        return np.tile(x, (1, -(-2048 // x.shape[1])))[:, :2048] + np.random.default_rng(0).normal(
+            size=(len(x), 2048)
+        )
+
+    monkeypatch.setattr(fid, "inception_features", fake_features)
+    data = tmp_path / "ds"
+    build_style_dataset("t", "procedural", data, "", StyleDatasetOptions(16, 40, 8))
+    cfg = toy_config("dcgan", data=str(data), preload=True, epochs=1, epoch_images=32, fid_samples=0)
+    td = TrainingData(cfg, tmp_path)
+    tr = GANTrainer(cfg, "cpu")
+    held = td.preloaded(tr.device)
+    assert held.shape == (40, 16, 16, 3) and held.dtype == torch.uint8
+    assert np.array_equal(held[7].numpy(), td.train[7])  # the same crops as streamed from disk
+    batches = list(td.batches(tr))
+    assert len(batches) == 2 and batches[0].shape == (16, 3, 16, 16)
+    assert -1 <= batches[0].min() and batches[0].max() <= 1
+
+    weights, run = tmp_path / "g.safetensors", tmp_path / "g.train"
+    card = train(cfg, weights, run, "cpu", progress=False)
+    m = card["metrics"]
+    assert m["fid"] is None and m["fid_samples"] == 0 and np.isfinite(m["path_length"])
+    assert card["trained_on"] == {"cpu": pytest.approx(card["training_seconds"], abs=0.1)}
+    again = train({**cfg, "fid_samples": 8, "preload": False}, weights, run, "cpu", progress=False)
+    assert again["steps"] == card["steps"] and again["epochs"] == 1  # nothing trained again
+    assert again["metrics"]["fid_samples"] == 8 and np.isfinite(again["metrics"]["fid"])
+    rows = (run / "metrics.jsonl").read_text().splitlines()
+    assert len(rows) == 1 and json.loads(rows[0])["fid_samples"] == 8
+    # Measured once: a third run changes nothing.
+    third = train({**cfg, "fid_samples": 8}, weights, run, "cpu", progress=False)
+    assert third["metrics"]["fid"] == again["metrics"]["fid"]
