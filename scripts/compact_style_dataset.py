@@ -1,5 +1,6 @@
 """A small copy of a style dataset, to train on another machine (a GPU node): each crop at the training
-window, as lossy WebP. 22,000 crops at 48 px: ~14 MB instead of 470 MB.
+window, as lossless WebP (the same pixels the trainer reads from the full dataset), or lossy with --quality.
+22,000 crops at 48 px: ~57 MB lossless, ~14 MB at --quality 95, instead of 470 MB.
 
     python scripts/compact_style_dataset.py results/datasets/wallpaper /tmp/wallpaper-48 --resolution 48
 """
@@ -16,7 +17,7 @@ def main(argv=None):
     p.add_argument("dataset", help="a style dataset (results/datasets/{style})")
     p.add_argument("out", help="the copy's folder")
     p.add_argument("--resolution", default="48", help="training window, HxW or one side (the preset's)")
-    p.add_argument("--quality", type=int, default=95, help="WebP quality, 1-100")
+    p.add_argument("--quality", type=int, default=0, help="0: lossless WebP (default); 1-100: lossy WebP")
     p.add_argument("--threads", type=int, default=2)
     args = p.parse_args(argv)
     from karyospectrum.artdata import compact_copy

@@ -124,6 +124,11 @@ def test_a_compact_copy_keeps_splits_and_sources_at_the_training_window(source, 
     assert len(small) == 24 and len(StyleDataset(tmp_path / "small", "heldout")) == 8
     assert small[5].shape == (16, 16, 3)
     assert np.abs(small[5].astype(int) - full[5]).mean() < 8  # lossy, but the same crop
+    exact = compact_copy(tmp_path / "ds", tmp_path / "exact", (16, 16))  # the default: lossless
+    assert exact["compact"].endswith("lossless WebP")
+    assert np.array_equal(StyleDataset(tmp_path / "exact", "train").load(), full.load())
+    with pytest.raises(InputError, match="quality"):
+        compact_copy(tmp_path / "ds", tmp_path / "bad", (16, 16), quality=101)
     rows = (tmp_path / "small/manifest.tsv").read_text().splitlines()
     assert rows[1].split("\t")[2] == (tmp_path / "ds/manifest.tsv").read_text().splitlines()[1].split("\t")[2]
     # The CLI: a folder that is no style dataset is one line.

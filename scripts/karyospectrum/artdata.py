@@ -511,11 +511,15 @@ class StyleDataset:
         return out
 
 
-def compact_copy(root, out_dir, resolution, quality: int = 95, workers: int = 2) -> dict:
+def compact_copy(root, out_dir, resolution, quality: int = 0, workers: int = 2) -> dict:
     """A small copy of a built style dataset for moving it to another machine (a GPU node): every crop
-    resized to the training window ``resolution`` (h, w) as it is on load, and saved as lossy WebP at
-    ``quality``. Manifest rows, splits and sources stay; dataset.json records the copy (``compact``),
-    which the trainer's card names. Returns the copy's dataset.json."""
+    resized to the training window ``resolution`` (h, w) as it is on load, and saved as lossless WebP
+    (``quality`` 0: the trainer sees the very same pixels) or lossy WebP at ``quality`` 1-100 (smaller;
+    lossy WebP halves the colour resolution, which at 48 px moves the FID floor: see
+    benchmarks/bench_compact_copy.py). Manifest rows, splits and sources stay; dataset.json records the
+    copy (``compact``), which the trainer's card names. Returns the copy's dataset.json."""
+    if not 0 <= int(quality) <= 100:
+        raise InputError(None, f"quality must be 0 (lossless) or 1-100, not {quality}")
     from concurrent.futures import ThreadPoolExecutor
 
     root, out_dir = Path(root), Path(out_dir)
@@ -532,7 +536,8 @@ def compact_copy(root, out_dir, resolution, quality: int = 95, workers: int = 2)
     def save(item):
         split, i, path, _ = item
         (out_dir / path).parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(splits[split][i]).save(out_dir / path, "WEBP", quality=int(quality), method=6)
+        kw = dict(lossless=True, exact=True, quality=100) if not quality else dict(quality=int(quality))
+        Image.fromarray(splits[split][i]).save(out_dir / path, "WEBP", method=6, **kw)
 
     with ThreadPoolExecutor(max(1, int(workers))) as pool:
         list(pool.map(save, todo))
@@ -544,7 +549,7 @@ def compact_copy(root, out_dir, resolution, quality: int = 95, workers: int = 2)
         **info,
         "crop_size": min(h, w),
         "compact": f"a copy of {root.name}: its {info['crop_size']} px crops resized to {h}x{w} and saved as "
-        f"WebP at quality {int(quality)} (lossy)",
+        + (f"WebP at quality {int(quality)} (lossy)" if quality else "lossless WebP"),
     }
     write_json(out_dir / "dataset.json", copy)
     return copy
