@@ -1,6 +1,6 @@
 """A small copy of a style dataset, to train on another machine (a GPU node): each crop at the training
 window, as lossless WebP (the same pixels the trainer reads from the full dataset), or lossy with --quality.
-22,000 crops at 48 px: ~57 MB lossless, ~14 MB at --quality 95, instead of 470 MB.
+22,000 crops at 48 px: ~54 MB lossless, ~19 MB at --quality 95, instead of 470 MB.
 
     python scripts/compact_style_dataset.py results/datasets/wallpaper /tmp/wallpaper-48 --resolution 48
 """

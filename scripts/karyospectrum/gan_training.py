@@ -218,8 +218,8 @@ PRESETS["cpu-cips-wide"] = dict(
     PRESETS["cpu-cips"], ngf=16, g_options=dict(_CIPS, hidden=128), diffaug="translation,cutout"
 )
 # cpu-cips-wide on a GPU: the same painter (the same tiles/s when it paints on the CPU), 8x the batch, the
-# train split held on the device; epochs of 512 steps. From a CPU-trained model: --init-from (the bundled
-# config/bundled/generator-wallpaper.yaml).
+# train split held on the device; epochs of 512 steps. To go on from a bundled style, set train_generator.init
+# as config/bundled/generator-wallpaper.yaml does (D starts afresh).
 PRESETS["gpu-cips-wide"] = dict(
     PRESETS["cpu-cips-wide"],
     batch_size=256,
@@ -704,6 +704,7 @@ class TrainingData:
         from .artdata import ArtDataset, StyleDataset, describe, read_dataset_info
 
         self.cfg = cfg
+        self._resident = None  # the preloaded train split (cfg["preload"])
         data = str(cfg["data"])
         h, w = cfg["resolution"]
         self.cache = Path(data.rstrip("/") + f".inception-{h}x{w}.npz")
@@ -716,8 +717,10 @@ class TrainingData:
             self.description = (
                 f"style {self.info['style']!r}: {self.info['counts']['train']} crops of "
                 f"{self.info['crop_size']} px from {self.info['source_images']} source image(s) in "
-                f"{self.info['source']} (license: {self.info['license']}), streamed and resized to "
-                f"{cfg['resolution'][0]}x{cfg['resolution'][1]}; random h-flips"
+                f"{self.info['source']} (license: {self.info['license']})"
+                + (f" ({self.info['compact']})" if self.info.get("compact") else "")
+                + (", held on the training device" if cfg["preload"] else ", streamed")
+                + f" at {cfg['resolution'][0]}x{cfg['resolution'][1]}; random h-flips"
                 + (f"; DiffAugment {cfg['diffaug']}" if cfg["diffaug"] else "")
             )
         else:
@@ -744,7 +747,7 @@ class TrainingData:
 
     def preloaded(self, device):
         """The train split at the training window as one uint8 tensor on ``device`` (decoded once)."""
-        if getattr(self, "_resident", None) is None:
+        if self._resident is None:
             import torch
 
             t0 = time.time()
