@@ -1,5 +1,5 @@
-"""What the compact copy of a style dataset (scripts/compact_style_dataset.py: crops at the training
-window as lossy WebP, to carry to a GPU node) costs in FID terms: FID of N train crops against the N
+"""What a compact copy of a style dataset (scripts/compact_style_dataset.py: crops at the training
+window as WebP, to carry to a GPU node; lossless by default, lossy with --quality) costs in FID terms: FID of N train crops against the N
 held-out crops, as the full dataset has them and as the copy has them. The copy is fit to train on
 when the two are close (both are the floor a perfect generator would reach, not zero: other crops).
 

@@ -206,12 +206,12 @@ def test_spectral_norm_discriminator_is_about_1_lipschitz_per_layer():
         assert sigma < 1.1, sigma
 
 
-def test_coordinate_painter_keeps_its_fourier_phases_in_fp32_under_autocast():
+def test_coordinate_painter_keeps_its_fourier_phases_in_fp32_under_autocast(repo):
     # The CUDA trainer runs under bf16 autocast; far from the canvas origin the phases reach hundreds of
     # radians, which bf16 cannot hold: the painting must still be the fp32 one (bf16 convolutions aside).
     from karyospectrum.painting import load_generator
 
-    G = load_generator("resources/models/generator-wallpaper.safetensors")[0].float().eval()
+    G = load_generator(repo / "resources/models/generator-wallpaper.safetensors")[0].float().eval()
     z = torch.randn(8, G.latent_dim, generator=torch.Generator().manual_seed(0))
     far = torch.full((8, 2), 5.5)
     with torch.no_grad():
