@@ -222,3 +222,63 @@ def test_coordinate_painter_keeps_its_fourier_phases_in_fp32_under_autocast(repo
     exact = torch.sin(G.coords(8, 12, 12, G.units_per_px, far) @ G.freq.t())
     assert (feats.float() - exact).abs().max() > 0.5  # bf16 would scramble the features...
     assert (low - ref).abs().mean() < 0.02 * ref.std()  # ...the painter keeps them (unguarded: ~0.1)
+
+
+# --- per-pixel noise (StyleGAN's noise inputs, keyed by the latent and the canvas position) ---
+
+
+def test_canvas_noise_is_unit_variance_white_noise_on_the_lattice_and_smooth_between():
+    from karyospectrum.networks import canvas_noise, latent_seed
+
+    seed = latent_seed(torch.randn(3, 16))
+    origin = torch.tensor([[-3.3, 5.7], [0.0, 0.0], [10.5, -2.25]])
+    a = canvas_noise(seed, origin, (40, 60))
+    assert abs(float(a.mean())) < 0.05 and abs(float(a.std()) - 1) < 0.05  # at any sub-pixel fraction
+    # neighbours on the lattice are uncorrelated (white), and each seed has its own noise
+    on = canvas_noise(seed, torch.zeros(3, 2), (40, 60))
+    assert abs(float((on[:, :, 1:] * on[:, :, :-1]).mean())) < 0.05
+    assert float((a[0] - a[1]).abs().mean()) > 0.5
+    assert torch.equal(a, canvas_noise(seed, origin, (40, 60)))  # deterministic
+    # the fast path (pixels at the lattice's pitch) equals the general one
+    assert torch.allclose(a, canvas_noise(seed, origin, (40, 60), 1.0 + 1e-12), atol=1e-6)
+    # a window of the canvas is that window of a larger one: no repetition, no dependence on the frame
+    sub = canvas_noise(seed, origin + torch.tensor([4.0, 7.0]), (10, 10))
+    assert torch.equal(sub, a[:, 4:14, 7:17])
+    # five times finer pixels (a poster) read the same lattice: every 5th pixel is a coarse one
+    fine = canvas_noise(seed, origin, (200, 300), 0.2)
+    assert torch.allclose(fine[:, ::5, ::5], a, atol=1e-5)
+    assert float((fine[:, :, 1:] - fine[:, :, :-1]).abs().mean()) < 0.5 * float(
+        (a[:, :, 1:] - a[:, :, :-1]).abs().mean()
+    )
+
+
+def test_latent_seed_is_a_function_of_the_latent():
+    from karyospectrum.networks import latent_seed
+
+    z = torch.randn(64, 16)
+    s = latent_seed(z)
+    assert torch.equal(s, latent_seed(z.clone())) and len(set(s.tolist())) == 64
+    assert int(s.min()) >= 0 and int(s.max()) < 2**31
+    assert not torch.equal(latent_seed(z.flip(1)), s)  # a permuted latent is another latent
+    assert not torch.equal(latent_seed(z + 1e-6), s)
+
+
+def test_noise_inputs_start_at_zero_and_paint_one_picture_per_latent_at_any_window():
+    plain, noisy = _cips(), _cips(noise=True)
+    noisy.load_state_dict(
+        {**plain.state_dict(), **{k: v for k, v in noisy.state_dict().items() if "noise" in k}}
+    )
+    z = torch.randn(3, 16)
+    with torch.no_grad():
+        assert torch.equal(plain(z), noisy(z))  # zero strength: the same painter
+        for p in noisy.noise:
+            p.fill_(0.5)
+        x = noisy(z)
+        assert float((x - plain(z)).abs().mean()) > 0.01  # the noise paints
+        assert torch.equal(x, noisy(z))  # and a latent still paints one picture
+        small, big = noisy(z, size=(32, 32)), noisy(z, size=(64, 96))
+    assert torch.allclose(small[:, :, 6:26, 6:26], big[:, :, 22:42, 38:58], atol=1e-5)
+    # trained, each window's noise moves with the window (offsets are continuous)
+    noisy.train()
+    noisy(torch.randn(8, 16)).mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in noisy.noise)

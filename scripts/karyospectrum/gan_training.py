@@ -217,6 +217,12 @@ PRESETS["cpu-cips"] = dict(
 PRESETS["cpu-cips-wide"] = dict(
     PRESETS["cpu-cips"], ngf=16, g_options=dict(_CIPS, hidden=128), diffaug="translation,cutout"
 )
+# cpu-cips-wide with per-pixel noise (StyleGAN's noise inputs) at both resize-conv levels: the painter's only
+# source of detail finer than its 4x coarser coordinate grid was two 3x3 convolutions of a smooth picture.
+# Started from a cpu-cips-wide model, it paints that model's pictures until it learns the noise strengths.
+PRESETS["cpu-cips-noise"] = dict(
+    PRESETS["cpu-cips-wide"], g_options=dict(PRESETS["cpu-cips-wide"]["g_options"], noise=True)
+)
 # cpu-cips-wide on a GPU: the same painter (the same tiles/s when it paints on the CPU), 8x the batch, the
 # train split held on the device; epochs of 512 steps. To go on from a bundled style, set train_generator.init
 # as config/bundled/generator-wallpaper.yaml does (D starts afresh).
@@ -456,8 +462,9 @@ class GANTrainer:
                 weights, f"latent_dim is {card.get('latent_dim')}, the recipe's {self.cfg['latent_dim']}"
             )
         own = self.G.state_dict()
-        widen = hasattr(self.G, "widened") and any(
-            k in own and own[k].shape != v.shape for k, v in state.items()
+        widen = hasattr(self.G, "widened") and (
+            any(k in own and own[k].shape != v.shape for k, v in state.items())
+            or any(k.startswith("noise.") and k not in state for k in own)
         )
         if widen:  # a narrower painter of the same arch: widened function-preservingly
             try:

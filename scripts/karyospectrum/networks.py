@@ -273,6 +273,7 @@ class CoordGenerator(GeneratorBase):
         mlp_layers: int = 3,
         n_freq: int = 64,
         offset_range: float = 6.0,
+        noise: bool = False,
     ):
         super().__init__()
         self.latent_dim, self.resolution = int(latent_dim), (int(resolution[0]), int(resolution[1]))
@@ -304,6 +305,13 @@ class CoordGenerator(GeneratorBase):
             cin = out
         self.to_rgb = nn.Conv2d(cin, 3, 3, 1, 1)
         self.act = nn.LeakyReLU(0.2, True)
+        # Per-pixel noise (Karras et al. 2019, StyleGAN): each resize-conv level adds a noise picture, one learnt
+        # strength per channel, zero at the start (so a painter without noise loads as one with zero noise).
+        # The noise is canvas_noise(): a function of the latent and of where on the canvas a pixel lies, so a
+        # latent still paints one picture, and any window or aspect of it paints that same picture.
+        self.noise = (
+            nn.ParameterList(nn.Parameter(torch.zeros(c.out_channels)) for c in self.up) if noise else None
+        )
 
     def post_init(self) -> CoordGenerator:
         # The mapping keeps unit scale (Kaiming) and the latent moves each Fourier phase by ~1 rad from
@@ -320,7 +328,8 @@ class CoordGenerator(GeneratorBase):
         Chen et al. 2016): each new channel copies a random old one (its incoming weights, BatchNorm
         statistics and style modulation), and the next layer's weights from a channel and its copies are
         split in random proportions that sum to one, so the output is unchanged and the copies learn apart.
-        Only ``hidden`` and ``ngf`` may differ (the latent, Fourier features and depth must match)."""
+        Only ``hidden`` and ``ngf`` may differ (the latent, Fourier features and depth must match). A painter
+        without per-pixel noise loads into one with it at zero noise strength: the same pictures."""
         gen = torch.Generator().manual_seed(seed)
         own = self.state_dict()
         new = dict(state)
@@ -349,6 +358,10 @@ class CoordGenerator(GeneratorBase):
                 raw = torch.rand(len(src), generator=gen) + 0.5
                 total = torch.zeros(n_old).index_add_(0, src, raw)
                 pick = (src, raw / total[src])
+                if conv.startswith("up.") and self.noise is not None:
+                    key = f"noise.{conv.split('.')[1]}"
+                    # a painter without noise is one whose noise strengths are zero
+                    new[key] = state[key][src] if key in state else torch.zeros(len(src))
         return new
 
     def coords(self, n: int, h0: int, w0: int, units_per_px: float, offset=None) -> torch.Tensor:
@@ -402,11 +415,95 @@ class CoordGenerator(GeneratorBase):
             x = torch.sin(grid @ self.freq.t().float() + phase).permute(0, 3, 1, 2)
         for conv, norm in zip(self.mlp, self.mlp_norm):
             x = self.act(norm(conv(x), style))
-        for conv, norm in zip(self.up, self.up_norm):
-            x = self.act(norm(upsample_conv(x, conv.weight), style))
+        for level, (conv, norm) in enumerate(zip(self.up, self.up_norm)):
+            x = norm(upsample_conv(x, conv.weight), style)
+            if self.noise is not None:
+                pitch = upp * 2 ** (self.UP - 1 - level)  # this level's pixel pitch in painting units
+                lattice = self.units_per_px * 2 ** (self.UP - 1 - level)  # ... at the training density
+                centre = torch.zeros(n, 2, device=z.device) if offset is None else offset.to(z.device).float()
+                size = torch.tensor(x.shape[2:], device=z.device, dtype=torch.float32)
+                corner = centre - (size - 1) / 2 * pitch  # the top-left pixel's centre
+                nz = canvas_noise(
+                    latent_seed(z.reshape(n, -1)), corner / lattice, x.shape[2:], pitch / lattice
+                )
+                x = torch.addcmul(
+                    x, self.noise[level][None, :, None, None].to(x.dtype), nz[:, None].to(x.dtype)
+                )
+            x = self.act(x)
         x = torch.tanh(self.to_rgb(x))
         top, left = (x.shape[2] - h) // 2, (x.shape[3] - w) // 2
         return x[:, :, top : top + h, left : left + w]
+
+
+_M31 = (1 << 31) - 1
+
+
+def _hash31(x: torch.Tensor) -> torch.Tensor:
+    """An integer hash of int64 values in [0, 2**31) to [0, 2**31) (a murmur-style finaliser; every product
+    stays below 2**62, so nothing overflows and CPU and GPU agree bit for bit)."""
+    x = x & _M31
+    x = (((x >> 16) ^ x) * 0x2C1B3C6D) & _M31
+    x = (((x >> 15) ^ x) * 0x297A2D39) & _M31
+    return (x >> 16) ^ x
+
+
+def latent_seed(z: torch.Tensor) -> torch.Tensor:
+    """One 31-bit seed per latent row ``[N, D]`` from its float32 bits: the same latent, the same seed."""
+    bits = z.detach().float().contiguous().view(torch.int32).to(torch.int64) & 0xFFFFFFFF
+    dim = torch.arange(z.shape[1], device=z.device, dtype=torch.int64)
+    mixed = _hash31((bits >> 16) ^ _hash31((bits & 0xFFFF) + dim * 0x10001))
+    seed = torch.zeros(z.shape[0], device=z.device, dtype=torch.int64)
+    for col in mixed.unbind(1):  # order-dependent fold: a permuted latent gets another seed
+        seed = _hash31(seed * 31 + col)
+    return seed
+
+
+def canvas_noise(seed: torch.Tensor, origin: torch.Tensor, shape, step: float = 1.0) -> torch.Tensor:
+    """Value noise ``[N, H, W]`` of the pixels at lattice coordinates ``origin + (i, j) * step`` (``origin``
+    ``[N, 2]``, y and x): one value (uniform, mean 0, variance 1) per integer lattice point of the canvas,
+    keyed by ``seed`` ``[N]``, read bilinearly and scaled back to unit variance. At integer coordinates it
+    is white noise; between them (a poster's finer pixels), the same lattice smoothly."""
+    h, w = int(shape[0]), int(shape[1])
+    dev = origin.device
+    origin = origin.double()
+    if step == 1.0:  # every pixel sits at the same fraction of its lattice cell: one mix of shifted lattices
+        base = origin.floor()
+        frac = (origin - base).float()[:, :, None, None]
+        iy = base[:, 0, None].long() + torch.arange(h, device=dev)
+        ix = base[:, 1, None].long() + torch.arange(w, device=dev)
+    else:
+        py = origin[:, 0, None] + torch.arange(h, device=dev, dtype=torch.float64) * step
+        px = origin[:, 1, None] + torch.arange(w, device=dev, dtype=torch.float64) * step
+        iy, ix = py.floor().long(), px.floor().long()
+        frac = torch.stack(
+            [(py - py.floor())[:, :, None].expand(-1, h, w), (px - px.floor())[:, None, :].expand(-1, h, w)],
+            1,
+        ).float()
+    y0, x0 = iy[:, :1], ix[:, :1]
+    hh, ww = int((iy[:, -1:] - y0).max()) + 2, int((ix[:, -1:] - x0).max()) + 2
+    # canvases sit within +-2**24 lattice cells of the origin
+    rows = _hash31(_hash31(y0 + (1 << 24) + torch.arange(hh, device=dev)) ^ seed[:, None])  # [N, hh]
+    cols = x0 + (1 << 24) + torch.arange(ww, device=dev)  # [N, ww]
+    values = (_hash31(rows[:, :, None] * 0x3D4D51CB + cols[:, None, :]).float() / 2**31 - 0.5) * math.sqrt(
+        12.0
+    )
+    fy, fx = frac[:, 0], frac[:, 1]
+    if step == 1.0:
+        c00, c01 = values[:, :h, :w], values[:, :h, 1 : w + 1]
+        c10, c11 = values[:, 1 : h + 1, :w], values[:, 1 : h + 1, 1 : w + 1]
+    else:
+        ry, rx = (iy - y0)[:, :, None], (ix - x0)[:, None, :]
+        flat = values.flatten(1)
+
+        def corner(dy, dx):
+            return flat.gather(1, ((ry + dy) * ww + rx + dx).flatten(1)).view(-1, h, w)
+
+        c00, c01, c10, c11 = corner(0, 0), corner(0, 1), corner(1, 0), corner(1, 1)
+    top = c00 + (c01 - c00) * fx
+    bottom = c10 + (c11 - c10) * fx
+    # unit variance wherever it is read (a mix of independent values has sum(w^2) of their variance)
+    spread = torch.sqrt(((1 - fx) ** 2 + fx**2) * ((1 - fy) ** 2 + fy**2))
+    return (top + (bottom - top) * fy) / spread
 
 
 def define_G(
