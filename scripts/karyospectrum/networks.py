@@ -418,17 +418,17 @@ class CoordGenerator(GeneratorBase):
             x = torch.sin(grid @ self.freq.t().float() + phase).permute(0, 3, 1, 2)
         for conv, norm in zip(self.mlp, self.mlp_norm):
             x = self.act(norm(conv(x), style))
+        if self.noise is not None:  # the same for every level
+            seed = latent_seed(z.reshape(n, -1))
+            centre = torch.zeros(n, 2, device=z.device) if offset is None else offset.to(z.device).float()
         for level, (conv, norm) in enumerate(zip(self.up, self.up_norm)):
             x = norm(upsample_conv(x, conv.weight), style)
             if self.noise is not None:
                 pitch = upp * 2 ** (self.UP - 1 - level)  # this level's pixel pitch in painting units
                 lattice = self.units_per_px * 2 ** (self.UP - 1 - level)  # ... at the training density
-                centre = torch.zeros(n, 2, device=z.device) if offset is None else offset.to(z.device).float()
                 size = torch.tensor(x.shape[2:], device=z.device, dtype=torch.float32)
                 corner = centre - (size - 1) / 2 * pitch  # the top-left pixel's centre
-                nz = canvas_noise(
-                    latent_seed(z.reshape(n, -1)), corner / lattice, x.shape[2:], pitch / lattice
-                )
+                nz = canvas_noise(seed, corner / lattice, x.shape[2:], pitch / lattice)
                 strength = self.noise[level] * self.NOISE_GAIN
                 x = torch.addcmul(x, strength[None, :, None, None].to(x.dtype), nz[:, None].to(x.dtype))
             x = self.act(x)
