@@ -206,6 +206,26 @@ def test_spectral_norm_discriminator_is_about_1_lipschitz_per_layer():
         assert sigma < 1.1, sigma
 
 
+def test_refined_discriminator_adds_one_same_size_3x3_conv_per_level_all_spectrally_normalised():
+    plain = define_D("cips", (48, 48), ndf=8, norm="spectral")
+    deep = define_D("cips", (48, 48), ndf=8, norm="spectral", refine=1).train()
+    convs = [m for m in deep.modules() if isinstance(m, nn.Conv2d)]
+    n_plain = sum(isinstance(m, nn.Conv2d) for m in plain.modules())
+    assert len(convs) == 2 * n_plain  # 48 -> 24 -> 12 -> 6: three downsampling convs, three refining ones
+    refining = [m for m in convs if m.kernel_size == (3, 3)]
+    assert len(refining) == n_plain and all(
+        m.stride == (1, 1) and m.in_channels == m.out_channels for m in refining
+    )
+    x = torch.randn(4, 3, 48, 48, requires_grad=True)
+    for _ in range(20):  # power iterations run in training forward passes
+        y = deep(x)
+    assert y.shape == (4,)
+    y.sum().backward()
+    assert x.grad.abs().sum() > 0
+    for m in convs:
+        assert torch.linalg.matrix_norm(m.weight.detach().flatten(1), ord=2) < 1.1
+
+
 def test_coordinate_painter_keeps_its_fourier_phases_in_fp32_under_autocast(repo):
     # The CUDA trainer runs under bf16 autocast; far from the canvas origin the phases reach hundreds of
     # radians, which bf16 cannot hold: the painting must still be the fp32 one (bf16 convolutions aside).

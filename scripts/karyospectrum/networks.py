@@ -177,21 +177,28 @@ class ConvDiscriminator(nn.Module):
     """DCGAN discriminator / WGAN-GP critic: Conv (k4, s2) + norm + LeakyReLU down to the base grid.
 
     ``norm="batch"`` for DCGAN; WGAN-GP needs a per-sample norm ("layer") or none, because the
-    gradient penalty is taken per sample.
+    gradient penalty is taken per sample. ``refine`` adds that many 3x3 stride-1 convolutions after
+    each downsampling one (the depth of SNGAN's "standard CNN" discriminator, Miyato et al. 2018).
     """
 
-    def __init__(self, resolution=(64, 64), ndf: int = 64, norm: str = "batch"):
+    def __init__(self, resolution=(64, 64), ndf: int = 64, norm: str = "batch", refine: int = 0):
         super().__init__()
         h0, w0, n = base_grid(resolution)
         ch = _channels(ndf, n - 1, n)  # mirror of the generator's widths
-        layers = [nn.Conv2d(3, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        bias = norm in ("none", "spectral")
+
+        def refined(c):
+            return [
+                m
+                for _ in range(int(refine))
+                for m in (nn.Conv2d(c, c, 3, 1, 1, bias=bias), _norm2d(norm, c), nn.LeakyReLU(0.2, True))
+            ]
+
+        layers = [nn.Conv2d(3, ch, 4, 2, 1), nn.LeakyReLU(0.2, True), *refined(ch)]
         for level in range(n - 2, -1, -1):
             out = _channels(ndf, level, n)
-            layers += [
-                nn.Conv2d(ch, out, 4, 2, 1, bias=norm in ("none", "spectral")),
-                _norm2d(norm, out),
-                nn.LeakyReLU(0.2, True),
-            ]
+            layers += [nn.Conv2d(ch, out, 4, 2, 1, bias=bias), _norm2d(norm, out), nn.LeakyReLU(0.2, True)]
+            layers += refined(out)
             ch = out
         self.main = nn.Sequential(*layers, nn.Flatten(), nn.Linear(ch * h0 * w0, 1))
         if norm == "spectral":  # Miyato et al. 2018: every conv and the linear head are 1-Lipschitz
@@ -525,12 +532,14 @@ def define_G(
     raise ValueError(f"unknown generator architecture {arch!r} (one of {', '.join(GENERATOR_ARCHS)})")
 
 
-def define_D(arch: str, resolution=(64, 64), ndf: int = 32, norm: str = "batch") -> nn.Module:
+def define_D(
+    arch: str, resolution=(64, 64), ndf: int = 32, norm: str = "batch", refine: int = 0
+) -> nn.Module:
     """The discriminator (or critic) that matches a generator ``arch``."""
     if arch == "keras-reference":
         return KerasReferenceDiscriminator(resolution)
     if arch in ("dcgan", "resizeconv", "cips"):
-        return ConvDiscriminator(resolution, ndf, norm)
+        return ConvDiscriminator(resolution, ndf, norm, refine)
     raise ValueError(f"unknown discriminator architecture {arch!r}")
 
 
