@@ -94,6 +94,28 @@ def test_tiny_training_run_writes_everything_and_resumes(tmp_path):
         train({**cfg, "epochs": 3, "lr_g": 1e-3}, weights, tmp_path / "g.train", "cpu", progress=False)
 
 
+def test_discriminator_warm_up_holds_the_painter_then_both_train_and_it_resumes(tmp_path):
+    # 64 images of 16 a batch: 4 D steps an epoch, all of the first epoch D-only.
+    cfg = toy_config("dcgan", epochs=1, epoch_images=64, fid_samples=8, workers=1, d_warmup_steps=4)
+    train(cfg, tmp_path / "g.safetensors", tmp_path / "g.train", "cpu", command="test", progress=False)
+    state = torch.load(tmp_path / "g.train/state.pt", weights_only=False)
+    fresh = GANTrainer(cfg, "cpu")
+    assert state["step"] == 0 and state["d_steps"] == 4
+    # Parameters (BatchNorm's running statistics follow the painter's batches, as they always do).
+    g0, d0 = dict(fresh.G.named_parameters()), dict(fresh.D.named_parameters())
+    assert all(torch.equal(v, state["G"][k]) for k, v in g0.items())  # the painter has not moved
+    assert any(not torch.equal(v, state["D"][k]) for k, v in d0.items())  # D has
+    card = train(
+        {**cfg, "epochs": 2}, tmp_path / "g.safetensors", tmp_path / "g.train", "cpu", progress=False
+    )
+    state = torch.load(tmp_path / "g.train/state.pt", weights_only=False)
+    assert card["steps"] == 4 and state["d_steps"] == 8  # after the warm-up, one G step per D step
+    assert any(not torch.equal(v, state["G"][k]) for k, v in g0.items())
+    assert card["hyper_parameters"]["d_warmup_steps"] == 4
+    with pytest.raises(InputError, match="d_warmup_steps must be >= 0"):
+        resolve_config("cpu-small", {"d_warmup_steps": -1})
+
+
 def test_recipe_overrides_and_dry_run(repo):
     cfg = resolve_config("gpu-full", {"objective": "dcgan", "resolution": "144x256", "epochs": 3})
     assert cfg["resolution"] == [144, 256] and cfg["gan_mode"] == "vanilla" and cfg["epochs"] == 3

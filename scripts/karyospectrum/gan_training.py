@@ -73,6 +73,10 @@ _COMMON = dict(
     g_options={},
     # 3x3 stride-1 convolutions after each of D's downsampling ones (networks.ConvDiscriminator).
     d_refine=0,
+    # D-only steps before the first G step: a run started from a trained generator (init_from) meets a
+    # fresh D, whose first, uninformed gradients would move the painter (and its EMA) away from what it
+    # had learnt; warmed up first against the frozen painter, D's first gradients point at its real flaws.
+    d_warmup_steps=0,
     fid_samples_progress=256,
     # Latent faithfulness (what the kinship report checks): weight of the loss that makes the art's
     # coarse similarity follow the latents' cosine, and the latent pairs per generator step (0 = off).
@@ -299,6 +303,9 @@ def _check_config(cfg: dict) -> None:
             None, f"unknown similarity_mode {cfg['similarity_mode']!r} (one of {', '.join(SIMILARITY_MODES)})"
         )
     check_positive(cfg, ("epochs", "batch_size", "epoch_images", "latent_dim", "n_critic"))
+    for key in ("d_refine", "d_warmup_steps"):
+        if int(cfg[key]) < 0:
+            raise InputError(None, f"{key} must be >= 0")
 
 
 PATH_LENGTH_NOTE = (
@@ -452,6 +459,7 @@ class GANTrainer:
         self.loss = GANLoss(cfg["gan_mode"])
         self.gen = torch.Generator().manual_seed(cfg["seed"] + 1)  # batches, flips, latents
         self.epoch, self.step, self.metrics = 0, 0, []
+        self.d_steps = 0
         self.fixed_z = torch.randn(
             64, cfg["latent_dim"], generator=torch.Generator().manual_seed(cfg["seed"] + 2)
         )
@@ -673,6 +681,7 @@ class GANTrainer:
             "gen": self.gen.get_state(),
             "epoch": self.epoch,
             "step": self.step,
+            "d_steps": self.d_steps,
             "metrics": self.metrics,
             "config": self.cfg,
             # What the run started from, as it was then: on resume, init_from may hold this run's own result.
@@ -700,6 +709,8 @@ class GANTrainer:
         self.opt_d.load_state_dict(state["opt_d"])
         self.gen.set_state(state["gen"].cpu())  # a CPU generator's state, also when loaded onto a GPU
         self.epoch, self.step, self.metrics = state["epoch"], state["step"], state["metrics"]
+        # States written before d_warmup_steps existed: n_critic D steps per G step.
+        self.d_steps = state.get("d_steps", self.step * int(self.cfg["n_critic"]))
 
 
 class TrainingData:
@@ -893,7 +904,8 @@ def train(
 
 
 def train_epoch(trainer: GANTrainer, data: TrainingData, progress: bool) -> dict:
-    """One epoch: ``n_critic`` D steps per G step; returns the epoch's row of metrics (mean losses)."""
+    """One epoch: ``n_critic`` D steps per G step, after the run's first ``d_warmup_steps`` D-only ones;
+    returns the epoch's row of metrics (mean losses)."""
     from tqdm import tqdm
 
     cfg = trainer.cfg
@@ -910,7 +922,9 @@ def train_epoch(trainer: GANTrainer, data: TrainingData, progress: bool) -> dict
     )
     for i, real in enumerate(bar):
         stats = trainer.d_step(real)
-        if (i + 1) % cfg["n_critic"] == 0:
+        trainer.d_steps += 1
+        warm = trainer.d_steps > int(cfg["d_warmup_steps"])
+        if warm and (i + 1) % cfg["n_critic"] == 0:
             stats.update(trainer.g_step(cfg["batch_size"]))
             trainer.step += 1
         for k, v in stats.items():
@@ -979,6 +993,7 @@ HYPER_PARAMETERS = (
     "ndf",
     "d_norm",
     "d_refine",
+    "d_warmup_steps",
     "ema",
     "init",
     "seed",
