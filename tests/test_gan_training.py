@@ -61,6 +61,23 @@ def test_generator_step_moves_the_generator():
     assert any(not torch.equal(a, b) for a, b in zip(ema_before, tr.G_ema.parameters()))
 
 
+def test_generator_learning_rate_ramps_up_over_its_warm_up_steps():
+    tr = GANTrainer(toy_config("dcgan", lr_g_warmup_steps=4), "cpu")
+    lr = tr.cfg["lr_g"]
+    seen = []
+    for _ in range(6):
+        tr.g_step(16)
+        seen.append(tr.opt_g.param_groups[0]["lr"])
+        tr.step += 1
+    assert seen == pytest.approx([lr / 4, lr / 2, 3 * lr / 4, lr, lr, lr])
+    # Without a ramp the first step takes the full rate; a negative ramp is refused.
+    plain = GANTrainer(toy_config("dcgan"), "cpu")
+    plain.g_step(16)
+    assert plain.opt_g.param_groups[0]["lr"] == lr
+    with pytest.raises(InputError, match="lr_g_warmup_steps must be >= 0"):
+        resolve_config("cpu-small", {"lr_g_warmup_steps": -2})
+
+
 def test_tiny_training_run_writes_everything_and_resumes(tmp_path):
     cfg = toy_config("wgangp", epochs=1, epoch_images=64, fid_samples=8, workers=1, n_critic=2)
     weights = tmp_path / "g.safetensors"
