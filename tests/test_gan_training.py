@@ -78,6 +78,18 @@ def test_generator_learning_rate_ramps_up_over_its_warm_up_steps():
         resolve_config("cpu-small", {"lr_g_warmup_steps": -2})
 
 
+@pytest.mark.parametrize("warmup", [True, False])
+def test_the_ema_warm_up_follows_the_first_steps_closely_and_without_it_the_full_decay_applies(warmup):
+    tr = GANTrainer(toy_config("dcgan", ema=0.9, ema_warmup=warmup), "cpu")
+    ema0 = [p.detach().clone() for p in tr.G_ema.parameters()]
+    tr.g_step(16)
+    beta = 0.1 if warmup else 0.9  # step 0: min(0.9, 1 / 10) with the warm-up
+    for e0, e, p in zip(ema0, tr.G_ema.parameters(), tr.G.parameters()):
+        assert torch.allclose(e, beta * e0 + (1 - beta) * p, atol=1e-6)
+    with pytest.raises(InputError, match="ema_warmup must be true or false"):
+        resolve_config("cpu-small", {"ema_warmup": 3})
+
+
 def test_tiny_training_run_writes_everything_and_resumes(tmp_path):
     cfg = toy_config("wgangp", epochs=1, epoch_images=64, fid_samples=8, workers=1, n_critic=2)
     weights = tmp_path / "g.safetensors"

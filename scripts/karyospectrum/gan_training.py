@@ -61,6 +61,10 @@ _COMMON = dict(
     procedural_fraction=0.5,
     seed=0,
     ema=0.999,
+    # The EMA's decay ramps up over the first steps, so a run from a random init is not dominated by it.
+    # Off for a run from a trained painter (init_from): its EMA starts there at the full decay, and does
+    # not follow the live painter's first, worse steps.
+    ema_warmup=True,
     fid_every=0,
     amp=True,
     channels_last=True,
@@ -308,6 +312,8 @@ def _check_config(cfg: dict) -> None:
             None, f"unknown similarity_mode {cfg['similarity_mode']!r} (one of {', '.join(SIMILARITY_MODES)})"
         )
     check_positive(cfg, ("epochs", "batch_size", "epoch_images", "latent_dim", "n_critic"))
+    if not isinstance(cfg["ema_warmup"], bool):
+        raise InputError(None, f"ema_warmup must be true or false, not {cfg['ema_warmup']!r}")
     for key in ("d_refine", "d_warmup_steps", "lr_g_warmup_steps"):
         if int(cfg[key]) < 0:
             raise InputError(None, f"{key} must be >= 0")
@@ -573,8 +579,8 @@ class GANTrainer:
         import torch
 
         beta = float(self.cfg["ema"])
-        # Warm-up: early on the EMA follows closely, so short runs are not dominated by the init.
-        beta = min(beta, (1 + self.step) / (10 + self.step))
+        if self.cfg["ema_warmup"]:  # early on the EMA follows closely (see _COMMON)
+            beta = min(beta, (1 + self.step) / (10 + self.step))
         with torch.no_grad():
             for pe, p in zip(self.G_ema.parameters(), self.G.parameters()):
                 pe.lerp_(p, 1 - beta)
@@ -1004,6 +1010,7 @@ HYPER_PARAMETERS = (
     "d_warmup_steps",
     "lr_g_warmup_steps",
     "ema",
+    "ema_warmup",
     "init",
     "seed",
     "epoch_images",
