@@ -62,8 +62,8 @@ _COMMON = dict(
     seed=0,
     ema=0.999,
     # The EMA's decay ramps up over the first steps, so a run from a random init is not dominated by it.
-    # Off for a run from a trained painter (init_from): its EMA starts there at the full decay, and does
-    # not follow the live painter's first, worse steps.
+    # Set it off for a run from a trained painter (init_from): its EMA then starts there at the full decay
+    # and does not follow the live painter's first, worse steps.
     ema_warmup=True,
     fid_every=0,
     amp=True,
