@@ -314,9 +314,7 @@ def _check_config(cfg: dict) -> None:
     check_positive(cfg, ("epochs", "batch_size", "epoch_images", "latent_dim", "n_critic"))
     if not isinstance(cfg["ema_warmup"], bool):
         raise InputError(None, f"ema_warmup must be true or false, not {cfg['ema_warmup']!r}")
-    for key in ("d_refine", "d_warmup_steps", "lr_g_warmup_steps"):
-        if int(cfg[key]) < 0:
-            raise InputError(None, f"{key} must be >= 0")
+    check_positive(cfg, ("d_refine", "d_warmup_steps", "lr_g_warmup_steps"), minimum=0)
 
 
 PATH_LENGTH_NOTE = (

@@ -79,10 +79,10 @@ def apply_overrides(cfg: dict, overrides: dict, unknown, extra_keys=()) -> dict:
     return cfg
 
 
-def check_positive(cfg: dict, keys) -> None:
+def check_positive(cfg: dict, keys, minimum: int = 1) -> None:
     for key in keys:
-        if int(cfg[key]) < 1:
-            raise InputError(None, f"{key} must be >= 1")
+        if int(cfg[key]) < minimum:
+            raise InputError(None, f"{key} must be >= {minimum}")
 
 
 def trainer_parser(doc: str, presets, default: str, set_help: str) -> argparse.ArgumentParser:
