@@ -557,8 +557,9 @@ class GANTrainer:
         self.opt_g.zero_grad(set_to_none=True)
         (loss + lam * sim).backward()
         ramp = int(self.cfg["lr_g_warmup_steps"])
-        for group in self.opt_g.param_groups:
-            group["lr"] = float(self.cfg["lr_g"]) * min(1.0, (self.step + 1) / ramp if ramp else 1.0)
+        if ramp:  # lr_g_warmup_steps (see _COMMON)
+            for group in self.opt_g.param_groups:
+                group["lr"] = float(self.cfg["lr_g"]) * min(1.0, (self.step + 1) / ramp)
         self.opt_g.step()
         self.update_ema()
         return {"loss_g": float(loss.detach()), "loss_similarity": float(sim.detach())}
