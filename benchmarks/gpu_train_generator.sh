@@ -23,8 +23,8 @@ COMMON=(--preset gpu-cips-wide --data results/datasets/wallpaper
 declare -A RECIPE=(
     [A]=""
     [B]="--batch-size 1024 --epoch-images 131072"
-    [D]='--set d_warmup_steps=1000 --set lr_g_warmup_steps=2000 --set ema=0.9998 --set ema_warmup=false'
     [C]='--set ngf=20 --set g_options={"hidden":160,"mlp_layers":3,"n_freq":64,"offset_range":6.0}'
+    [D]='--set d_warmup_steps=1000 --set lr_g_warmup_steps=2000 --set ema=0.9998 --set ema_warmup=false'
 )
 
 train() {
