@@ -6,8 +6,8 @@
 #
 #   benchmarks/gpu_train_generator.sh OUT        (results/datasets/wallpaper must exist: the full dataset,
 #                                                 or its compact copy, scripts/compact_style_dataset.py)
-# Recipe D is A with the fine-tune settings of the bundled model's last CPU runs (config/bundled/
-# generator-wallpaper.yaml): a D warm-up against the frozen painter, a G learning-rate ramp, and the EMA
+# Recipe D is A with the fine-tune overrides of the bundled model's last CPU run, read from config/bundled/
+# generator-wallpaper.yaml: a D warm-up against the frozen painter, a G learning-rate ramp, and the EMA
 # starting at the trained painter. For a run of hours: RUNS=D SEGMENTS="30 60 90 120" ... OUT.
 # Env: RUNS (which recipes, default "A B C"), SEGMENTS (cumulative training minutes, default "2.5 5 7.5"),
 # EXTRA (flags for every run).
@@ -24,7 +24,9 @@ declare -A RECIPE=(
     [A]=""
     [B]="--batch-size 1024 --epoch-images 131072"
     [C]='--set ngf=20 --set g_options={"hidden":160,"mlp_layers":3,"n_freq":64,"offset_range":6.0}'
-    [D]='--set d_warmup_steps=1000 --set lr_g_warmup_steps=2000 --set ema=0.9998 --set ema_warmup=false'
+    [D]="$($PY -c 'import json, yaml
+o = yaml.safe_load(open("config/bundled/generator-wallpaper.yaml"))["train_generator"]["overrides"]
+print(" ".join(f"--set {k}={json.dumps(v)}" for k, v in o.items()))')"
 )
 
 train() {
