@@ -145,6 +145,41 @@ def test_discriminator_warm_up_holds_the_painter_then_both_train_and_it_resumes(
         resolve_config("cpu-small", {"d_warmup_steps": -1})
 
 
+def test_r1_penalty_is_the_squared_input_gradient_and_trains_lazily(tmp_path):
+    from karyospectrum.networks import r1_penalty
+
+    # D(x) = sum(w * x): its input gradient is w everywhere, so the penalty is gamma/2 * ||w||^2.
+    class Linear(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.full((1, 3, 4, 4), 0.5))
+
+        def forward(self, x):
+            return (x * self.w).flatten(1).sum(1)
+
+    net = Linear()
+    pen = r1_penalty(net, torch.randn(5, 3, 4, 4), gamma=2.0)
+    assert pen.item() == pytest.approx(0.5 * 2.0 * 48 * 0.25)
+    pen.backward()  # differentiable in D's weights: d/dw (||w||^2) = 2w
+    assert torch.allclose(net.w.grad, torch.full_like(net.w, 1.0))
+    # In the trainer: 4 D steps an epoch, R1 on every second one, both reported as the penalty.
+    cfg = toy_config("dcgan", epochs=1, epoch_images=64, fid_samples=8, workers=1, r1_gamma=1.0, r1_every=2)
+    cfg["d_norm"] = "none"
+    trainer = GANTrainer(cfg, "cpu")
+    real = torch.rand(16, 3, 16, 16) * 2 - 1
+    penalties = []
+    for _ in range(4):
+        penalties.append(trainer.d_step(real)["gp"])
+        trainer.d_steps += 1
+    assert penalties[0] > 0 and penalties[2] > 0 and penalties[1] == 0 and penalties[3] == 0
+    card = train(cfg, tmp_path / "g.safetensors", tmp_path / "g.train", "cpu", command="test", progress=False)
+    assert card["hyper_parameters"]["r1_gamma"] == 1.0 and card["hyper_parameters"]["r1_every"] == 2
+    with pytest.raises(InputError, match="r1_gamma must be >= 0"):
+        resolve_config("cpu-small", {"r1_gamma": -1})
+    with pytest.raises(InputError, match="r1_every must be"):
+        resolve_config("cpu-small", {"r1_every": 0})
+
+
 def test_recipe_overrides_and_dry_run(repo):
     cfg = resolve_config("gpu-full", {"objective": "dcgan", "resolution": "144x256", "epochs": 3})
     assert cfg["resolution"] == [144, 256] and cfg["gan_mode"] == "vanilla" and cfg["epochs"] == 3

@@ -86,6 +86,10 @@ _COMMON = dict(
     # trained painter (in runs from the bundled wallpaper model its progress FID rose from 230 to 250-265
     # within 300 steps, with or without the D warm-up).
     lr_g_warmup_steps=0,
+    # R1 (Mescheder et al. 2018): gamma/2 * E||grad D(real)||^2 on the reals as D sees them (augmented),
+    # lazily every r1_every D steps and scaled by r1_every (Karras et al. 2020, StyleGAN2). 0 = off.
+    r1_gamma=0.0,
+    r1_every=16,
     fid_samples_progress=256,
     # Latent faithfulness (what the kinship report checks): weight of the loss that makes the art's
     # coarse similarity follow the latents' cosine, and the latent pairs per generator step (0 = off).
@@ -314,7 +318,8 @@ def _check_config(cfg: dict) -> None:
     check_positive(cfg, ("epochs", "batch_size", "epoch_images", "latent_dim", "n_critic"))
     if not isinstance(cfg["ema_warmup"], bool):
         raise InputError(None, f"ema_warmup must be true or false, not {cfg['ema_warmup']!r}")
-    check_positive(cfg, ("d_refine", "d_warmup_steps", "lr_g_warmup_steps"), minimum=0)
+    check_positive(cfg, ("d_refine", "d_warmup_steps", "lr_g_warmup_steps", "r1_gamma"), minimum=0)
+    check_positive(cfg, ("r1_every",))
 
 
 PATH_LENGTH_NOTE = (
@@ -535,6 +540,11 @@ class GANTrainer:
             from .networks import gradient_penalty
 
             gp = gradient_penalty(self.D, real.float(), fake.float(), self.cfg["gp_lambda"])
+        gamma, every = float(self.cfg["r1_gamma"]), int(self.cfg["r1_every"])
+        if gamma > 0 and self.d_steps % every == 0:  # lazy R1 (see _COMMON)
+            from .networks import r1_penalty
+
+            gp = gp + every * r1_penalty(self.D, self.augment(real).float(), gamma)
         self.opt_d.zero_grad(set_to_none=True)
         (loss + gp).backward()
         self.opt_d.step()
@@ -1008,6 +1018,8 @@ HYPER_PARAMETERS = (
     "d_refine",
     "d_warmup_steps",
     "lr_g_warmup_steps",
+    "r1_gamma",
+    "r1_every",
     "ema",
     "ema_warmup",
     "init",

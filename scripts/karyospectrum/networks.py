@@ -595,6 +595,13 @@ def gradient_penalty(
     return lambda_gp * ((grads.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
 
 
+def r1_penalty(netD: nn.Module, real: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Mescheder et al. 2018: ``gamma / 2 * E ||grad_x D(x)||^2`` on real images (no target norm)."""
+    x = real.detach().requires_grad_(True)
+    grads = torch.autograd.grad(netD(x).sum(), x, create_graph=True)[0]
+    return 0.5 * gamma * grads.pow(2).flatten(1).sum(1).mean()
+
+
 DIFFAUG_POLICIES = ("color", "translation", "cutout")
 
 
