@@ -8,7 +8,8 @@
 #                                                 or its compact copy, scripts/compact_style_dataset.py)
 # Recipe D is A with the fine-tune overrides of the bundled model's last CPU run, read from config/bundled/
 # generator-wallpaper.yaml: a D warm-up against the frozen painter, a G learning-rate ramp, the EMA
-# starting at the trained painter, and a D regularised by lazy R1 instead of spectral normalisation. For a run of hours: RUNS=D SEGMENTS="30 60 90 120" ... OUT.
+# starting at the trained painter, and a D regularised by lazy R1 instead of spectral normalisation.
+# For a run of hours: RUNS=D SEGMENTS="30 60 90 120" ... OUT.
 # Env: RUNS (which recipes, default "A B C"), SEGMENTS (cumulative training minutes, default "2.5 5 7.5"),
 # EXTRA (flags for every run).
 set -u
