@@ -386,8 +386,8 @@ def test_a_run_can_start_from_trained_weights_and_records_them(tmp_path):
     (tmp_path / "first.json").write_text(card_path(second).read_text())
     shutil.copy(second, first)
 
-    def resume(epochs):
-        run = {**cfg, "epochs": epochs, "init_from": str(first)}
+    def resume(epochs, **changed):
+        run = {**cfg, "epochs": epochs, "init_from": str(first), **changed}
         return train(run, second, tmp_path / "second.train", "cpu", progress=False)
 
     card3 = resume(2)
@@ -398,6 +398,11 @@ def test_a_run_can_start_from_trained_weights_and_records_them(tmp_path):
     torch.save(state, tmp_path / "second.train/state.pt")
     card4 = resume(3)
     assert card4["steps"] > card3["steps"]
+    # A long run may raise its faithfulness weight on resume (the card keeps the last); other recipe keys stay.
+    card5 = resume(4, similarity_lambda=7.5)
+    assert card5["steps"] > card4["steps"] and card5["hyper_parameters"]["similarity_lambda"] == 7.5
+    with pytest.raises(InputError, match=r"differs in: lr_d\)"):
+        resume(5, similarity_lambda=7.5, lr_d=1e-3)
     # Another shape or arch is refused in one line, never half-loaded.
     with pytest.raises(InputError, match="do not fit"):
         GANTrainer({**cfg, "ngf": 4, "init_from": str(first)}, "cpu")

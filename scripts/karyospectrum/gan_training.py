@@ -721,6 +721,8 @@ class GANTrainer:
             "fid_samples",
             "fid_samples_progress",
             "preload",
+            # a loss weight that a long run may raise as its D sharpens (the card keeps the last value)
+            "similarity_lambda",
         )
         check_resume_config(path, state["config"], self.cfg, keep, defaults=_COMMON)
         if "init_info" in state:
